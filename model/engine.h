@@ -1,0 +1,60 @@
+// model::Engine: the one inference API of the project. Frames in, derained frames out, on the CPU
+// (or CUDA with a CUDA LibTorch). LibTorch stays behind a pimpl so that callers (the GStreamer
+// element, tools) do not include it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "frame.h"
+#include "network_config.h"
+
+namespace sapnet {
+
+struct EngineOptions {
+  std::string model_path;        // empty: the bundled default model (see default_model_path())
+  std::string device = "cpu";    // "cpu", "cuda", "cuda:N" or "auto"
+  std::string precision = "fp32";  // "fp32", "fp16", "bf16" or "auto" (fp16 on CUDA, fp32 on CPU)
+  int stages = 0;                // recurrent stages to run, 1..network stages; 0 = all (early exit)
+  int threads = 0;               // CPU intra-op threads; 0 = LibTorch's default
+};
+
+class Engine {
+ public:
+  // Loads the model and moves it to the device. Throws sapnet::Error naming the file and the reason.
+  explicit Engine(const EngineOptions &options);
+  ~Engine();
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  // Derains `in` into `out` (same size; formats may differ; `out` may alias `in`). Buffers are kept
+  // per resolution, so a stream of equal-sized frames allocates none of its own once warm.
+  void process(const FrameView &in, const FrameView &out);
+
+  // Derains planar RGB floats (3 x height x width, [0, 1]) into `out` (same shape, unclamped).
+  void process_planar(const float *in, float *out, int width, int height);
+
+  void set_stages(int stages);  // 0 = all
+  int stages() const;
+  const NetworkConfig &network() const;
+  std::string device() const;        // "cpu", "cuda:0"
+  std::string precision() const;     // "fp32", "fp16", "bf16"
+  std::string model_format() const;  // what the model file was recognised as
+  std::string model_path() const;
+  // Address of the network's input staging buffer: stable across frames of one size (tests use it to
+  // check that nothing is reallocated per frame).
+  const void *staging_buffer() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The bundled default model: $SAPNET_MODEL if set, else the installed copy, else the source tree's.
+// Throws sapnet::Error when none exists.
+std::string default_model_path();
+
+// True when this build and this machine can run on CUDA.
+bool cuda_available();
+
+}  // namespace sapnet

@@ -1,0 +1,47 @@
+// A torch-free view of a video frame or image in one of the pixel layouts the Engine accepts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sapnet {
+
+enum class PixelFormat { kRGB, kBGR, kRGBA, kBGRA, kRGBx, kBGRx, kNV12, kI420 };
+
+// "RGB", "BGRx", "NV12", ... (GStreamer's names).
+const char *pixel_format_name(PixelFormat format);
+// Throws sapnet::Error for an unknown name.
+PixelFormat pixel_format_from_name(const std::string &name);
+// Bytes per pixel of a packed format; 0 for planar YUV.
+int bytes_per_pixel(PixelFormat format);
+
+// Planes and row strides in bytes; packed formats use plane 0 only. NV12: Y, interleaved UV.
+// I420: Y, U, V. Chroma planes of odd sizes round up, as GStreamer lays them out.
+struct FrameView {
+  PixelFormat format = PixelFormat::kRGB;
+  int width = 0;
+  int height = 0;
+  uint8_t *planes[3] = {nullptr, nullptr, nullptr};
+  int strides[3] = {0, 0, 0};
+
+  static FrameView packed(PixelFormat format, uint8_t *data, int width, int height, int stride = 0) {
+    FrameView v;
+    v.format = format;
+    v.width = width;
+    v.height = height;
+    v.planes[0] = data;
+    v.strides[0] = stride ? stride : width * bytes_per_pixel(format);
+    return v;
+  }
+};
+
+// Converts a frame to planar RGB floats in [0, 1] (3 x height x width, contiguous).
+void frame_to_planar_rgb(const FrameView &frame, float *planar);
+// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated as the authors'
+// test.py does. Alpha/padding bytes of the destination are left as they are.
+void planar_rgb_to_frame(const float *planar, const FrameView &frame);
+
+// Throws sapnet::Error when the view is unusable (null planes, non-positive size, short strides).
+void check_frame(const FrameView &frame, const char *what);
+
+}  // namespace sapnet

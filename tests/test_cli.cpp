@@ -1,0 +1,108 @@
+// The `sapnet` command end to end: --help, eval acceptance on Rain100L, derain against the authors'
+// PNG, import, and the errors a user sees.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "image.h"
+#include "shared_data.h"
+
+namespace sapnet {
+namespace {
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string &args, const std::string &env = "") {
+  const char *exe = std::getenv("SAPNET_EXE");
+  if (!exe) return {-1, "SAPNET_EXE is not set"};
+  const std::string cmd = env + " '" + exe + "' " + args + " 2>&1";
+  FILE *p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  r.status = WEXITSTATUS(pclose(p));
+  return r;
+}
+
+nlohmann::json last_json_line(const std::string &out) {
+  auto start = out.rfind("\n{");
+  return nlohmann::json::parse(out.substr(start == std::string::npos ? out.find('{') : start + 1));
+}
+
+TEST(Cli, HelpOnEverySubcommand) {
+  for (const char *sub : {"", "derain", "eval", "info", "import"}) {
+    auto r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.status, 0) << sub << r.out;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
+  }
+  EXPECT_NE(run("").status, 0);
+}
+
+TEST(Cli, EvalIdentityOnRain100LMatchesThePaperRainyRow) {
+  SAPNET_REQUIRE_SHARED(dir, "data/Rain100L");
+  auto r = run("eval '" + dir + "' --identity --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = last_json_line(r.out);
+  EXPECT_EQ(j["count"], 100);
+  EXPECT_NEAR(j["psnr"].get<double>(), 25.52, 0.01);  // Table 3, 'Rainy'
+  EXPECT_NEAR(j["ssim"].get<double>(), 0.825, 0.001);
+}
+
+TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
+  SAPNET_REQUIRE_SHARED(weights, "weights/sapnet-official/Model11_net_latest.pth");
+  SAPNET_REQUIRE_SHARED(fixtures, "fixtures/official-sapnet");
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  testing::TempDir tmp;
+  auto r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/a' --model '" + weights + "'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const RgbImage ours = read_image(tmp / "a/rain-064-crop.png");
+  const RgbImage theirs = read_image(fixtures + "/rain-064-crop.sapnet6.png");
+  ASSERT_EQ(ours.pixels.size(), theirs.pixels.size());
+  int off = 0;
+  for (size_t i = 0; i < ours.pixels.size(); ++i) off += std::abs(ours.pixels[i] - theirs.pixels[i]) > 1;
+  EXPECT_EQ(off, 0);
+
+  r = run("import '" + weights + "' -o '" + tmp.path() + "/imported.sapnet'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run("info --json '" + tmp.path() + "/imported.sapnet'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(last_json_line(r.out)["parameters"], 180483);
+  r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/b' --model '" + tmp.path() +
+          "/imported.sapnet'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(read_image(tmp / "b/rain-064-crop.png").pixels, ours.pixels);
+}
+
+TEST(Cli, ErrorsNameTheFile_n) {
+  testing::TempDir tmp;
+  std::ofstream(tmp / "bad.pth") << "garbage";
+  auto r = run("derain '" + tmp.path() + "' -o '" + tmp.path() + "/out' --model '" + tmp.path() + "/bad.pth'");
+  EXPECT_NE(r.status, 0);
+  auto r2 = run("info '" + tmp.path() + "/bad.pth'");
+  EXPECT_NE(r2.status, 0);
+  EXPECT_NE(r2.out.find("bad.pth"), std::string::npos) << r2.out;
+
+  // No --model and no default model: says so and names where it looked.
+  auto r3 = run("derain '" + tmp.path() + "/bad.pth' -o '" + tmp.path() + "/out'", "SAPNET_MODEL=" + tmp.path() + "/none.sapnet");
+  EXPECT_NE(r3.status, 0);
+  EXPECT_NE(r3.out.find("none.sapnet"), std::string::npos) << r3.out;
+
+  // A dataset with an undecodable image names it.
+  std::filesystem::create_directories(tmp / "set/input");
+  std::filesystem::create_directories(tmp / "set/target");
+  std::ofstream(tmp / "set/input/1.png") << "not a png";
+  std::ofstream(tmp / "set/target/1.png") << "not a png";
+  auto r4 = run("eval '" + tmp.path() + "/set' --identity");
+  EXPECT_NE(r4.status, 0);
+  EXPECT_NE(r4.out.find("1.png"), std::string::npos) << r4.out;
+}
+
+}  // namespace
+}  // namespace sapnet

@@ -1,0 +1,173 @@
+// model::Engine: every frame layout, odd sizes, strides, early exit, buffer reuse, errors.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <random>
+
+#include "engine.h"
+#include "error.h"
+#include "model_file.h"
+#include "sapnet.h"
+#include "shared_data.h"
+
+namespace sapnet {
+namespace {
+
+constexpr const char *kOfficial = "weights/sapnet-official/Model11_net_latest.pth";
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = testing::shared_path(kOfficial);
+    if (path_.empty()) GTEST_SKIP() << "../shared/" << kOfficial << " is absent";
+    EngineOptions opts;
+    opts.model_path = path_;
+    engine_ = std::make_unique<Engine>(opts);
+  }
+
+  static std::vector<uint8_t> random_rgb(int w, int h, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<uint8_t> px(size_t(w) * h * 3);
+    for (auto &p : px) p = rng() % 256;
+    return px;
+  }
+
+  // The reference: the network forward on the same floats, truncated as the authors' test.py.
+  std::vector<uint8_t> reference(const std::vector<uint8_t> &rgb, int w, int h, int stages = 0) {
+    auto m = load_model_file(path_);
+    SAPNet net(m.network);
+    load_weights(*net, m.weights);
+    net->eval();
+    torch::NoGradGuard g;
+    auto x = torch::from_blob(const_cast<uint8_t *>(rgb.data()), {h, w, 3}, torch::kUInt8)
+                 .permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat).div(255.0f);
+    auto y = net->forward_stages(x, stages).back();
+    auto out = (y.clamp(0, 1) * 255.0f).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
+    return std::vector<uint8_t>(out.data_ptr<uint8_t>(), out.data_ptr<uint8_t>() + out.numel());
+  }
+
+  std::string path_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, RgbOutputEqualsTheNetworkForward) {
+  const int w = 24, h = 17;
+  auto in = random_rgb(w, h, 1);
+  auto expected = reference(in, w, h);
+  std::vector<uint8_t> out(in.size());
+  engine_->process(FrameView::packed(PixelFormat::kRGB, in.data(), w, h),
+                   FrameView::packed(PixelFormat::kRGB, out.data(), w, h));
+  int off = 0;
+  for (size_t i = 0; i < out.size(); ++i) off += std::abs(int(out[i]) - int(expected[i])) > 1;
+  EXPECT_EQ(off, 0);
+}
+
+TEST_F(EngineTest, EveryPackedLayoutGivesTheSameImageWithPaddedStrides) {
+  const int w = 33, h = 7;
+  auto rgb = random_rgb(w, h, 2);
+  std::vector<uint8_t> want(rgb.size());
+  engine_->process(FrameView::packed(PixelFormat::kRGB, rgb.data(), w, h),
+                   FrameView::packed(PixelFormat::kRGB, want.data(), w, h));
+  struct L {
+    PixelFormat f;
+    int bpp, r, g, b;
+  };
+  for (L l : {L{PixelFormat::kBGR, 3, 2, 1, 0}, L{PixelFormat::kRGBA, 4, 0, 1, 2},
+              L{PixelFormat::kBGRA, 4, 2, 1, 0}, L{PixelFormat::kRGBx, 4, 0, 1, 2},
+              L{PixelFormat::kBGRx, 4, 2, 1, 0}}) {
+    const int stride = w * l.bpp + 12;
+    std::vector<uint8_t> frame(size_t(stride) * h, 200);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c) frame[y * stride + x * l.bpp + (c == 0 ? l.r : c == 1 ? l.g : l.b)] = rgb[(y * w + x) * 3 + c];
+    auto view = FrameView::packed(l.f, frame.data(), w, h, stride);
+    engine_->process(view, view);  // in place
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const uint8_t *px = &frame[y * stride + x * l.bpp];
+        ASSERT_EQ(px[l.r], want[(y * w + x) * 3 + 0]) << pixel_format_name(l.f);
+        ASSERT_EQ(px[l.b], want[(y * w + x) * 3 + 2]) << pixel_format_name(l.f);
+        if (l.bpp == 4) ASSERT_EQ(px[3], 200) << "alpha/padding byte changed";
+      }
+    EXPECT_EQ(frame[stride - 1], 200) << "row padding written";
+  }
+}
+
+TEST_F(EngineTest, OddSizesIncludingOnePixel) {
+  for (auto [w, h] : {std::pair{1, 1}, std::pair{1, 9}, std::pair{9, 1}, std::pair{5, 3}}) {
+    auto in = random_rgb(w, h, 3);
+    auto expected = reference(in, w, h);
+    std::vector<uint8_t> out(in.size());
+    engine_->process(FrameView::packed(PixelFormat::kRGB, in.data(), w, h),
+                     FrameView::packed(PixelFormat::kRGB, out.data(), w, h));
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_LE(std::abs(int(out[i]) - int(expected[i])), 1) << w << "x" << h;
+  }
+}
+
+TEST_F(EngineTest, EarlyExitRunsFewerStages) {
+  const int w = 16, h = 12;
+  auto in = random_rgb(w, h, 4);
+  engine_->set_stages(2);
+  EXPECT_EQ(engine_->stages(), 2);
+  std::vector<uint8_t> out(in.size());
+  engine_->process(FrameView::packed(PixelFormat::kRGB, in.data(), w, h),
+                   FrameView::packed(PixelFormat::kRGB, out.data(), w, h));
+  auto stage2 = reference(in, w, h, 2), stage6 = reference(in, w, h, 6);
+  int off2 = 0;
+  for (size_t i = 0; i < out.size(); ++i) off2 += std::abs(int(out[i]) - int(stage2[i])) > 1;
+  EXPECT_EQ(off2, 0);
+  EXPECT_NE(stage2, stage6);
+  EXPECT_THROW(engine_->set_stages(7), Error);
+}
+
+TEST_F(EngineTest, StagingBuffersAreReusedForEqualSizes) {
+  const int w = 20, h = 10;
+  auto in = random_rgb(w, h, 5);
+  std::vector<uint8_t> out(in.size());
+  auto frame = [&] {
+    engine_->process(FrameView::packed(PixelFormat::kRGB, in.data(), w, h),
+                     FrameView::packed(PixelFormat::kRGB, out.data(), w, h));
+  };
+  frame();
+  const void *first = engine_->staging_buffer();
+  for (int i = 0; i < 5; ++i) frame();
+  EXPECT_EQ(engine_->staging_buffer(), first);
+}
+
+TEST_F(EngineTest, FrameErrors_n) {
+  uint8_t px[12] = {};
+  EXPECT_THROW(engine_->process(FrameView::packed(PixelFormat::kRGB, px, 2, 2),
+                                FrameView::packed(PixelFormat::kRGB, px, 1, 2)),
+               Error);
+  EXPECT_THROW(engine_->process(FrameView::packed(PixelFormat::kRGB, nullptr, 2, 2),
+                                FrameView::packed(PixelFormat::kRGB, px, 2, 2)),
+               Error);
+}
+
+TEST(EngineOptionsErrors, BadModelDeviceAndPrecision_n) {
+  EngineOptions opts;
+  opts.model_path = "/nonexistent/model.sapnet";
+  try {
+    Engine e(opts);
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model.sapnet"), std::string::npos);
+  }
+  SAPNET_REQUIRE_SHARED(official, kOfficial);
+  opts.model_path = official;
+  opts.device = "tpu";
+  EXPECT_THROW(Engine{opts}, Error);
+  opts.device = "cpu";
+  opts.precision = "fp16";
+  EXPECT_THROW(Engine{opts}, Error);  // fp16 needs CUDA
+  if (!cuda_available()) {
+    opts.precision = "fp32";
+    opts.device = "cuda";
+    EXPECT_THROW(Engine{opts}, Error);
+    opts.device = "auto";
+    EXPECT_EQ(Engine{opts}.device(), "cpu");
+  }
+}
+
+}  // namespace
+}  // namespace sapnet

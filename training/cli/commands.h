@@ -1,0 +1,13 @@
+// Subcommands of the `sapnet` command; each file adds one to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sapnet::cli {
+
+void add_derain(CLI::App &app);
+void add_eval(CLI::App &app);
+void add_info(CLI::App &app);
+void add_import(CLI::App &app);
+
+}  // namespace sapnet::cli

@@ -1,0 +1,24 @@
+// sapnet: derain, evaluate, inspect and import SAPNet models from the command line.
+#include <cstdio>
+
+#include "commands.h"
+#include "error.h"
+
+int main(int argc, char **argv) {
+  CLI::App app{"SAPNet deraining: derain images, evaluate models, inspect and import weights"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sapnet ") + SAPNET_VERSION);
+  sapnet::cli::add_derain(app);
+  sapnet::cli::add_eval(app);
+  sapnet::cli::add_info(app);
+  sapnet::cli::add_import(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  } catch (const sapnet::Error &e) {
+    std::fprintf(stderr, "sapnet: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

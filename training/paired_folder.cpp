@@ -1,0 +1,104 @@
+#include "paired_folder.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "error.h"
+#include "image.h"
+
+namespace fs = std::filesystem;
+
+namespace sapnet {
+namespace {
+
+// "rain-12.png" -> "12"; "input7.png" -> "7"; "street.png" -> "street".
+std::string pair_key(const fs::path &file) {
+  const std::string stem = file.stem().string();
+  std::smatch m;
+  static const std::regex digits(R"((\d+))");
+  std::string last;
+  for (auto it = std::sregex_iterator(stem.begin(), stem.end(), digits); it != std::sregex_iterator(); ++it)
+    last = (*it)[1];
+  return last.empty() ? stem : std::to_string(std::stoll(last));
+}
+
+// Natural order: by the key's number when both are numbers, else by name.
+bool natural_less(const std::string &a, const std::string &b) {
+  const std::string ka = pair_key(a), kb = pair_key(b);
+  const bool na = !ka.empty() && std::all_of(ka.begin(), ka.end(), ::isdigit);
+  const bool nb = !kb.empty() && std::all_of(kb.begin(), kb.end(), ::isdigit);
+  if (na && nb && ka != kb) return std::stoll(ka) < std::stoll(kb);
+  return a < b;
+}
+
+std::vector<fs::path> images_in(const fs::path &dir) {
+  std::vector<fs::path> out;
+  for (auto &e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && has_image_extension(e.path().string())) out.push_back(e.path());
+  return out;
+}
+
+std::vector<ImagePair> match(const std::vector<fs::path> &rainy, const std::vector<fs::path> &clean,
+                             const std::string &folder) {
+  std::map<std::string, fs::path> by_key;
+  for (auto &c : clean) by_key[pair_key(c)] = c;
+  std::vector<ImagePair> pairs;
+  for (auto &r : rainy) {
+    auto it = by_key.find(pair_key(r));
+    if (it == by_key.end())
+      throw Error(folder + ": " + r.string() + " has no clean partner (expected one numbered " +
+                  pair_key(r) + ")");
+    pairs.push_back({r.string(), it->second.string()});
+  }
+  std::sort(pairs.begin(), pairs.end(),
+            [](const ImagePair &a, const ImagePair &b) { return natural_less(a.rainy, b.rainy); });
+  return pairs;
+}
+
+fs::path first_existing(const fs::path &dir, std::initializer_list<const char *> names) {
+  for (const char *n : names)
+    if (fs::is_directory(dir / n)) return dir / n;
+  return {};
+}
+
+}  // namespace
+
+std::vector<ImagePair> find_pairs(const std::string &folder) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) throw Error(folder + ": no such dataset folder");
+  const fs::path rain_dir = first_existing(folder, {"input", "rain", "rainy"});
+  const fs::path clean_dir = first_existing(folder, {"target", "gt", "label", "norain", "clean"});
+  std::vector<ImagePair> pairs;
+  if (!rain_dir.empty() && !clean_dir.empty()) {
+    pairs = match(images_in(rain_dir), images_in(clean_dir), folder);
+  } else {
+    std::vector<fs::path> rainy, clean;
+    for (auto &p : images_in(folder)) {
+      const std::string name = p.filename().string();
+      if (name.rfind("norain", 0) == 0)
+        clean.push_back(p);
+      else if (name.rfind("rain", 0) == 0)
+        rainy.push_back(p);
+    }
+    if (rainy.empty())
+      throw Error(folder + ": no recognised layout (expected input/ and target/ folders, or "
+                  "rain-N.png with norain-N.png)");
+    pairs = match(rainy, clean, folder);
+  }
+  if (pairs.empty()) throw Error(folder + ": no image pairs found");
+  return pairs;
+}
+
+std::vector<std::string> list_images(const std::string &path) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) return {path};
+  if (!fs::is_directory(path, ec)) throw Error(path + ": no such file or folder");
+  std::vector<std::string> out;
+  for (auto &p : images_in(path)) out.push_back(p.string());
+  std::sort(out.begin(), out.end(), natural_less);
+  return out;
+}
+
+}  // namespace sapnet
