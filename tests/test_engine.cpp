@@ -87,7 +87,9 @@ TEST_F(EngineTest, EveryPackedLayoutGivesTheSameImageWithPaddedStrides) {
         const uint8_t *px = &frame[y * stride + x * l.bpp];
         ASSERT_EQ(px[l.r], want[(y * w + x) * 3 + 0]) << pixel_format_name(l.f);
         ASSERT_EQ(px[l.b], want[(y * w + x) * 3 + 2]) << pixel_format_name(l.f);
-        if (l.bpp == 4) ASSERT_EQ(px[3], 200) << "alpha/padding byte changed";
+        if (l.bpp == 4) {
+          ASSERT_EQ(px[3], 200) << "alpha/padding byte changed";
+        }
       }
     EXPECT_EQ(frame[stride - 1], 200) << "row padding written";
   }
