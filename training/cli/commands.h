@@ -9,5 +9,8 @@ void add_derain(CLI::App &app);
 void add_eval(CLI::App &app);
 void add_info(CLI::App &app);
 void add_import(CLI::App &app);
+void add_train(CLI::App &app);
+void add_pack(CLI::App &app);
+void add_export(CLI::App &app);
 
 }  // namespace sapnet::cli

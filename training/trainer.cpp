@@ -1,0 +1,481 @@
+#include "trainer.h"
+
+#include <torch/cuda.h>
+#include <torch/optim.h>
+#include <torch/serialize.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "error.h"
+#include "image.h"
+#include "losses.h"
+#include "metrics.h"
+#include "model_file.h"
+#include "paired_folder.h"
+#include "patch_source.h"
+#include "plot.h"
+#include "progress.h"
+#include "sapnet.h"
+
+namespace fs = std::filesystem;
+
+namespace sapnet {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+void on_sigint(int) { g_interrupted = true; }
+
+// SplitMix64: decorrelates (seed, epoch, index) into independent stream seeds.
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// The epoch's visiting order: a Fisher-Yates shuffle driven by (seed, epoch) alone, so that a resumed
+// run sees exactly the order the interrupted one would have.
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::mt19937_64 rng(mix(seed ^ mix(epoch)));
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  return order;
+}
+
+// All sources as one indexable set.
+class Concat {
+ public:
+  void add(std::unique_ptr<PatchSource> s) {
+    if (!sources_.empty() && s->patch_size() != sources_[0]->patch_size())
+      throw Error("all training sources must use one patch size (" + s->describe() + ")");
+    total_ += s->size();
+    sources_.push_back(std::move(s));
+  }
+  size_t size() const { return total_; }
+  int patch() const { return sources_.at(0)->patch_size(); }
+  void get(size_t i, uint64_t seed, float *rainy, float *clean) const {
+    for (auto &s : sources_) {
+      if (i < s->size()) return s->get(i, seed, rainy, clean);
+      i -= s->size();
+    }
+    throw Error("patch index out of range");
+  }
+  std::string describe() const {
+    std::string d;
+    for (auto &s : sources_) d += (d.empty() ? "" : "; ") + s->describe();
+    return d;
+  }
+
+ private:
+  std::vector<std::unique_ptr<PatchSource>> sources_;
+  size_t total_ = 0;
+};
+
+double lr_at(const TrainOptions &o, int epoch) {
+  double lr = o.lr;
+  for (int m : o.milestones)
+    if (epoch >= m) lr *= o.gamma;
+  return lr;
+}
+
+struct LossTerms {
+  bool ssim = false, seg = false, pcl = false, lpips = false;
+  nlohmann::json inactive = nlohmann::json::object();  // term -> why it is off
+};
+
+torch::Tensor optimizer_bytes(torch::optim::Adam &opt) {
+  torch::serialize::OutputArchive archive;
+  opt.save(archive);
+  std::ostringstream os;
+  archive.save_to(os);
+  const std::string s = os.str();
+  auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+  std::memcpy(t.data_ptr(), s.data(), s.size());
+  return t;
+}
+
+void load_optimizer(torch::optim::Adam &opt, const torch::Tensor &bytes, const torch::Device &device) {
+  std::istringstream is(std::string(static_cast<const char *>(bytes.data_ptr()), bytes.numel()));
+  torch::serialize::InputArchive archive;
+  archive.load_from(is, device);
+  opt.load(archive);
+}
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainOptions &o) : o_(o) {}
+
+  int run();
+
+ private:
+  void setup_data();
+  void setup_losses();
+  void setup_model();
+  // The weighted eq. 5 total; the network's output lands in *output when given.
+  torch::Tensor step_loss(const torch::Tensor &rainy, const torch::Tensor &clean, nlohmann::json &terms,
+                          torch::Tensor *output = nullptr);
+  std::pair<double, double> validate();
+  void save(const std::string &path, bool with_optimizer);
+  void log_epoch(const nlohmann::json &row);
+  int benchmark();
+  void fill_batch(const std::vector<size_t> &order, size_t first, int epoch);
+
+  TrainOptions o_;
+  torch::Device device_{torch::kCPU};
+  Concat data_;
+  std::vector<ImagePair> val_;
+  SAPNet net_{nullptr};
+  std::unique_ptr<torch::optim::Adam> opt_;
+  loss::Vgg16Features vgg_{nullptr};
+  loss::Lpips lpips_{nullptr};
+  loss::BackgroundSegmenter ubs_{nullptr};
+  LossTerms terms_;
+  torch::Tensor batch_rainy_, batch_clean_;  // host staging, reused every step
+  int epoch_ = 0;            // epoch in progress (0-based)
+  size_t step_in_epoch_ = 0;  // steps of epoch_ already done
+  int64_t total_steps_ = 0;
+  double seconds_ = 0;        // training time over all runs of this training
+  std::vector<double> plot_loss_, plot_psnr_;
+  nlohmann::json last_metrics_ = nlohmann::json::object();
+};
+
+void Trainer::setup_data() {
+  SourceOptions so;
+  so.patch = o_.patch;
+  so.stride = o_.stride;
+  so.skip_bad = o_.skip_bad;
+  for (auto &dir : o_.paired) data_.add(make_paired_source(find_pairs(dir), so));
+  if (!o_.clean.empty()) {
+    auto images = load_clean_images(o_.clean, o_.video_step, o_.skip_bad);
+    std::string what;
+    for (auto &c : o_.clean) what += (what.empty() ? "" : ", ") + fs::path(c).filename().string();
+    data_.add(make_synthetic_source(std::move(images), so, what));
+  }
+  for (auto &p : o_.packed) data_.add(make_packed_source(p));
+  if (data_.size() == 0) throw Error("no training data: give --paired, --clean or --packed");
+  if (!o_.val.empty()) {
+    val_ = find_pairs(o_.val);
+    if (o_.val_limit && val_.size() > o_.val_limit) val_.resize(o_.val_limit);
+  }
+}
+
+void Trainer::setup_losses() {
+  terms_.ssim = o_.w_ssim > 0;
+  const bool want_vgg = o_.w_pcl > 0 || o_.w_lpips > 0;
+  if (want_vgg && o_.vgg_weights.empty()) {
+    const char *why = "no ImageNet VGG-16 weights (--vgg-weights)";
+    if (o_.w_pcl > 0) terms_.inactive["pcl"] = why;
+    if (o_.w_lpips > 0) terms_.inactive["lpips"] = why;
+  } else if (want_vgg) {
+    vgg_ = loss::Vgg16Features(5);
+    loss::load_vgg16(*vgg_, read_torch_state_dict(o_.vgg_weights), o_.vgg_weights);
+    for (auto &p : vgg_->parameters()) p.set_requires_grad(false);
+    vgg_->eval();
+    vgg_->to(device_);
+    terms_.pcl = o_.w_pcl > 0;
+    if (o_.w_lpips > 0) {
+      if (o_.lpips_weights.empty()) {
+        terms_.inactive["lpips"] = "no LPIPS heads (--lpips-weights)";
+      } else {
+        lpips_ = loss::Lpips();
+        lpips_->load_heads(read_torch_state_dict(o_.lpips_weights), o_.lpips_weights);
+        lpips_->to(device_);
+        terms_.lpips = true;
+      }
+    }
+  }
+  if (o_.w_seg > 0) {
+    ubs_ = loss::BackgroundSegmenter(o_.seg_classes, o_.seed);
+    const std::string backbone = o_.seg_backbone.empty() ? o_.vgg_weights : o_.seg_backbone;
+    if (!backbone.empty()) {
+      loss::load_vgg16(*ubs_->trunk(), read_torch_state_dict(backbone), backbone);
+      for (auto &p : ubs_->parameters()) p.set_requires_grad(false);
+    }
+    ubs_->eval();
+    ubs_->to(device_);
+    terms_.seg = true;
+    if (backbone.empty()) terms_.inactive["seg_imagenet_backbone"] = "UBS trunk is Gaussian-initialised (no --seg-backbone)";
+  }
+  if (!terms_.ssim && !terms_.seg && !terms_.pcl && !terms_.lpips) throw Error("every loss term is off");
+}
+
+void Trainer::setup_model() {
+  net_ = SAPNet(o_.network);
+  if (!o_.init.empty()) {
+    ModelFile init = load_model_file(o_.init);
+    try {
+      load_weights(*net_, init.weights);
+    } catch (const Error &e) {
+      throw Error(o_.init + ": " + e.what());
+    }
+  }
+  net_->to(device_);
+  opt_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(o_.lr));
+}
+
+torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor &clean, nlohmann::json &terms,
+                                 torch::Tensor *output) {
+  auto out = net_->forward(rainy);
+  if (output) *output = out.detach();
+  auto total = torch::zeros({}, out.options());
+  auto add = [&](const char *name, double w, const torch::Tensor &v) {
+    terms[name] = v.item<double>();
+    total = total + w * v;
+  };
+  if (terms_.ssim) add("ssim", o_.w_ssim, -loss::ssim(out, clean));
+  if (terms_.seg) add("seg", o_.w_seg, loss::segmentation(*ubs_, out));
+  if (terms_.pcl) add("pcl", o_.w_pcl, loss::perceptual_contrastive(*vgg_, out, clean, rainy));
+  if (terms_.lpips) add("lpips", o_.w_lpips, lpips_->forward(*vgg_, out, clean));
+  return total;
+}
+
+void Trainer::fill_batch(const std::vector<size_t> &order, size_t first, int epoch) {
+  const size_t n = 3 * size_t(data_.patch()) * data_.patch();
+  for (int b = 0; b < o_.batch; ++b) {
+    const size_t pos = (first + b) % order.size();
+    const uint64_t seed = mix(o_.seed ^ mix((uint64_t(epoch) << 32) + pos));
+    data_.get(order[pos], seed, batch_rainy_.data_ptr<float>() + b * n, batch_clean_.data_ptr<float>() + b * n);
+  }
+}
+
+std::pair<double, double> Trainer::validate() {
+  if (val_.empty()) return {0, 0};
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  double sp = 0, ss = 0;
+  for (auto &pair : val_) {
+    RgbImage rainy = read_image(pair.rainy);
+    const RgbImage clean = read_image(pair.clean);
+    auto x = torch::from_blob(rainy.pixels.data(), {rainy.height, rainy.width, 3}, torch::kUInt8)
+                 .permute({2, 0, 1}).unsqueeze(0).to(device_, torch::kFloat).div(255.0);
+    auto y = net_->forward(x).clamp(0, 1).mul(255.0).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous().cpu();
+    std::memcpy(rainy.pixels.data(), y.data_ptr(), rainy.pixels.size());
+    sp += psnr(rainy, clean);
+    ss += ssim(rainy, clean);
+  }
+  net_->train();
+  return {sp / val_.size(), ss / val_.size()};
+}
+
+void Trainer::save(const std::string &path, bool with_optimizer) {
+  ModelFile m;
+  m.network = o_.network;
+  for (auto &kv : weights_of(*net_)) m.weights.emplace_back(kv.first, kv.second.cpu());
+  nlohmann::json inactive = terms_.inactive;
+  nlohmann::json active = nlohmann::json::object();
+  if (terms_.ssim) active["ssim"] = o_.w_ssim;
+  if (terms_.seg) active["seg"] = o_.w_seg;
+  if (terms_.pcl) active["pcl"] = o_.w_pcl;
+  if (terms_.lpips) active["lpips"] = o_.w_lpips;
+  m.metadata["training"] = {
+      {"data", data_.describe()},
+      {"loss_terms", active},
+      {"inactive_terms", inactive},
+      {"epoch", epoch_},
+      {"step_in_epoch", step_in_epoch_},
+      {"steps", total_steps_},
+      {"patches_seen", total_steps_ * o_.batch},
+      {"seconds", seconds_},
+      {"device", device_.str()},
+      {"threads", torch::get_num_threads()},
+      {"seed", o_.seed},
+      {"batch", o_.batch},
+      {"patch", o_.patch},
+      {"lr", o_.lr},
+      {"milestones", o_.milestones},
+      {"epochs", o_.epochs},
+      {"steps_per_epoch", o_.steps_per_epoch},
+      {"plot_loss", plot_loss_},
+      {"plot_psnr", plot_psnr_},
+  };
+  m.metadata["metrics"] = last_metrics_;
+  if (with_optimizer) m.extra["optimizer"] = {{"adam", optimizer_bytes(*opt_)}};
+  save_checkpoint(path, m);
+}
+
+void Trainer::log_epoch(const nlohmann::json &row) {
+  const fs::path dir(o_.out_dir);
+  const bool fresh = !fs::exists(dir / "log.csv");
+  std::ofstream csv(dir / "log.csv", std::ios::app);
+  if (fresh) csv << "epoch,lr,loss,val_psnr,val_ssim,steps,seconds\n";
+  csv << row["epoch"] << ',' << row["lr"] << ',' << row["loss"] << ',' << row["val_psnr"] << ','
+      << row["val_ssim"] << ',' << row["steps"] << ',' << row["seconds"] << '\n';
+  std::ofstream(dir / "log.jsonl", std::ios::app) << row.dump() << '\n';
+  write_training_plot((dir / "plot.png").string(), plot_loss_, plot_psnr_);
+}
+
+int Trainer::benchmark() {
+  net_->train();
+  const auto order = epoch_order(data_.size(), o_.seed, 0);
+  auto one = [&](size_t i) {
+    fill_batch(order, i * o_.batch, 0);
+    auto rainy = batch_rainy_.to(device_), clean = batch_clean_.to(device_);
+    nlohmann::json terms;
+    opt_->zero_grad();
+    step_loss(rainy, clean, terms).backward();
+    opt_->step();
+    if (device_.is_cuda()) torch::cuda::synchronize();
+  };
+  one(0);  // warm-up
+  Progress progress("benchmark", o_.benchmark_steps);
+  for (int i = 0; i < o_.benchmark_steps; ++i) {
+    one(i + 1);
+    progress.update(i + 1);
+  }
+  const double s = progress.elapsed_seconds();
+  progress.finish();
+  std::printf("{\"steps_per_s\": %.4f, \"patches_per_s\": %.3f, \"batch\": %d, \"patch\": %d, \"device\": \"%s\", "
+              "\"threads\": %d}\n",
+              o_.benchmark_steps / s, o_.benchmark_steps * o_.batch / s, o_.batch, o_.patch, device_.str().c_str(),
+              torch::get_num_threads());
+  return 0;
+}
+
+int Trainer::run() {
+  if (o_.threads > 0) torch::set_num_threads(o_.threads);
+  if (o_.device != "cpu") {
+    if (!SAPNET_WITH_CUDA || !torch::cuda::is_available())
+      throw Error("device '" + o_.device + "' is not available in this build or on this machine");
+    device_ = torch::Device(o_.device == "cuda" ? "cuda:0" : o_.device);
+  }
+  const fs::path dir(o_.out_dir);
+  const fs::path last = dir / "last.sapnet";
+  if (o_.resume) {
+    if (!fs::exists(last)) throw Error(last.string() + ": nothing to resume (no checkpoint)");
+    ModelFile m = load_model_file(last.string());
+    o_.network = m.network;  // the run's architecture wins over flags
+    o_.init.clear();
+    setup_data();
+    setup_losses();
+    setup_model();
+    load_weights(*net_, m.weights);
+    if (!m.extra.count("optimizer")) throw Error(last.string() + ": has no optimizer state to resume from");
+    load_optimizer(*opt_, m.extra["optimizer"].at(0).second, device_);
+    const auto &t = m.metadata.at("training");
+    epoch_ = t.at("epoch");
+    step_in_epoch_ = t.at("step_in_epoch");
+    total_steps_ = t.at("steps");
+    seconds_ = t.at("seconds");
+    plot_loss_ = t.value("plot_loss", std::vector<double>{});
+    plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
+    last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
+    std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1, step_in_epoch_);
+  } else {
+    setup_data();
+    setup_losses();
+    setup_model();
+  }
+  const int p = data_.patch();
+  batch_rainy_ = torch::empty({o_.batch, 3, p, p});
+  batch_clean_ = torch::empty({o_.batch, 3, p, p});
+  std::fprintf(stderr, "sapnet: training %s on %s\nsapnet: data: %s\n", o_.network.describe().c_str(),
+               device_.str().c_str(), data_.describe().c_str());
+  for (auto &[term, why] : terms_.inactive.items())
+    std::fprintf(stderr, "sapnet: loss term %s is off: %s\n", term.c_str(), why.get<std::string>().c_str());
+  if (o_.benchmark) return benchmark();
+
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_sigint);
+  const size_t steps = o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / o_.batch);
+  const auto wall_start = std::chrono::steady_clock::now();
+  int status = 0;
+  net_->train();
+  for (; epoch_ < o_.epochs; ++epoch_, step_in_epoch_ = 0) {
+    const double lr = lr_at(o_, epoch_);
+    for (auto &g : opt_->param_groups()) static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+    const auto order = epoch_order(data_.size(), o_.seed, epoch_);
+    Progress progress("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs), steps);
+    double loss_sum = 0, psnr_sum = 0;
+    size_t counted = 0;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    for (; step_in_epoch_ < steps; ++step_in_epoch_) {
+      fill_batch(order, step_in_epoch_ * o_.batch, epoch_);
+      auto rainy = batch_rainy_.to(device_), clean = batch_clean_.to(device_);
+      nlohmann::json terms;
+      opt_->zero_grad();
+      torch::Tensor out;
+      auto loss = step_loss(rainy, clean, terms, &out);
+      loss.backward();
+      opt_->step();
+      ++total_steps_;
+      loss_sum += loss.item<double>();
+      // Batch PSNR (before this step's update), for the progress line.
+      const double mse = (out.clamp(0, 1) - clean).pow(2).mean().item<double>();
+      psnr_sum += 10 * std::log10(1.0 / std::max(mse, 1e-10));
+      ++counted;
+      char note[96];
+      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum / counted, psnr_sum / counted, lr);
+      progress.update(step_in_epoch_ + 1, note);
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+      if (g_interrupted || (o_.max_minutes > 0 && wall > o_.max_minutes * 60)) {
+        ++step_in_epoch_;
+        seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        save(last.string(), true);
+        std::fprintf(stderr, "\nsapnet: %s; saved %s (resume with --resume)\n",
+                     g_interrupted ? "interrupted" : "time limit reached", last.c_str());
+        std::signal(SIGINT, previous);
+        return g_interrupted ? 130 : 0;
+      }
+    }
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    const auto [vpsnr, vssim] = validate();
+    progress.finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
+    plot_loss_.push_back(loss_sum / counted);
+    plot_psnr_.push_back(vpsnr);
+    if (!val_.empty()) last_metrics_ = {{"val", o_.val}, {"val_psnr", vpsnr}, {"val_ssim", vssim}, {"val_count", val_.size()}};
+    log_epoch({{"epoch", epoch_ + 1}, {"lr", lr}, {"loss", loss_sum / counted}, {"val_psnr", vpsnr},
+               {"val_ssim", vssim}, {"steps", total_steps_}, {"seconds", seconds_}});
+    // The checkpoint names the next epoch to run, so that --resume starts there.
+    ++epoch_;
+    step_in_epoch_ = 0;
+    save(last.string(), true);
+    --epoch_;  // undone here, redone by the loop's increment
+  }
+  save((dir / "model.sapnet").string(), false);
+  std::signal(SIGINT, previous);
+  std::fprintf(stderr, "sapnet: done: %s (%lld steps, %s)\n", (dir / "model.sapnet").c_str(),
+               static_cast<long long>(total_steps_), format_duration(seconds_).c_str());
+  return status;
+}
+
+}  // namespace
+
+void apply_ablation(const std::string &name, TrainOptions &o) {
+  auto losses = [&](bool seg, bool pcl, bool lpips) {
+    o.w_ssim = 1.0;
+    o.w_seg = seg ? 0.1 : 0.0;
+    o.w_pcl = pcl ? 0.1 : 0.0;
+    o.w_lpips = lpips ? 0.1 : 0.0;
+  };
+  NetworkConfig sap = NetworkConfig::sapnet();
+  if (name == "M1") {
+    o.network = sap, o.network.dilations = {1, 1, 1, 1, 1}, losses(false, false, false);
+  } else if (name == "M2") {
+    o.network = sap, o.network.cra = false, losses(false, false, false);
+  } else if (name == "M3") {
+    o.network = sap, losses(false, false, false);
+  } else if (name == "M4") {
+    o.network = sap, losses(true, false, false);
+  } else if (name == "M5") {
+    o.network = sap, losses(true, true, false);
+  } else if (name == "M6") {
+    o.network = sap, losses(true, true, true);
+  } else {
+    throw Error("unknown ablation '" + name + "' (expected M1..M6)");
+  }
+}
+
+int train(const TrainOptions &options) { return Trainer(options).run(); }
+
+}  // namespace sapnet

@@ -1,0 +1,55 @@
+// sapnet train: SAPNet with the seed paper's losses, schedule and run control. Torch-free header.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "network_config.h"
+
+namespace sapnet {
+
+struct TrainOptions {
+  // Data: any mix of sources; patches of every source make up an epoch.
+  std::vector<std::string> paired;  // paired folders
+  std::vector<std::string> clean;   // clean images, folders or videos: rain synthesized on the fly
+  std::vector<std::string> packed;  // files written by `sapnet pack`
+  std::string val;                  // paired folder scored each epoch (PSNR/SSIM)
+  size_t val_limit = 0;             // score only the first N validation pairs (0 = all)
+  int patch = 100, stride = 80, video_step = 10;
+  bool skip_bad = false;
+
+  NetworkConfig network;
+  std::string init;  // start from these weights (any model file) instead of random ones
+
+  // Eq. 5 weights; a term is active when its weight is > 0 and what it needs is present.
+  double w_ssim = 1.0, w_seg = 0.1, w_pcl = 0.1, w_lpips = 0.1;
+  std::string vgg_weights;    // torchvision vgg16 state dict (ImageNet): needed by PCL and LPIPS
+  std::string lpips_weights;  // LPIPS heads (v0.1_vgg.pth)
+  std::string seg_backbone;   // torchvision vgg16 state dict for the UBS trunk (default: vgg_weights)
+  int seg_classes = 8;
+
+  int epochs = 100, batch = 12;
+  double lr = 1e-4, gamma = 0.2;
+  std::vector<int> milestones{30, 50, 80};
+  size_t steps_per_epoch = 0;  // 0: one pass over the patches
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  int threads = 0;
+
+  std::string out_dir = "train-out";
+  bool resume = false;
+  double max_minutes = 0;  // stop (saving a resumable checkpoint) after this long; 0 = no limit
+  bool benchmark = false;
+  int benchmark_steps = 5;
+};
+
+// Sets the network and the loss weights of the seed paper's Table 2 ablations M1..M6 (our reading:
+// M1 CRA without dilation, M2 dilation without CRA, M3 both; M4 +L_seg, M5 +L_pcl, M6 +L_lpisl).
+// Throws sapnet::Error for an unknown name.
+void apply_ablation(const std::string &name, TrainOptions &options);
+
+// Runs training; returns the process exit status (0 done, 130 interrupted after saving).
+// Throws sapnet::Error on bad input.
+int train(const TrainOptions &options);
+
+}  // namespace sapnet
