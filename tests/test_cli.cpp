@@ -37,7 +37,7 @@ nlohmann::json last_json_line(const std::string &out) {
 }
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (const char *sub : {"", "derain", "eval", "info", "import"}) {
+  for (const char *sub : {"", "derain", "eval", "info", "import", "train", "pack", "export"}) {
     auto r = run(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
@@ -102,6 +102,44 @@ TEST(Cli, ErrorsNameTheFile_n) {
   auto r4 = run("eval '" + tmp.path() + "/set' --identity");
   EXPECT_NE(r4.status, 0);
   EXPECT_NE(r4.out.find("1.png"), std::string::npos) << r4.out;
+}
+
+TEST(Cli, CtrlCSavesAResumableCheckpoint) {
+  const char *exe = std::getenv("SAPNET_EXE");
+  ASSERT_NE(exe, nullptr);
+  testing::TempDir tmp;
+  // Clean images for synthesized rain, written as PNGs.
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  std::filesystem::create_directories(tmp / "clean");
+  for (int k = 0; k < 2; ++k) {
+    RgbImage img(40, 40);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * (k + 3));
+    write_image(tmp / ("clean/" + std::to_string(k) + ".png"), img);
+  }
+  const std::string train = std::string("'") + exe + "' train --clean '" + tmp.path() + "/clean' --patch 16 --batch 2 " +
+                            "--stages 1 --channels 16 --dilations 1 --w-seg 0 --steps-per-epoch 1 --epochs 100000 " +
+                            "--threads 1 -o '" + tmp.path() + "/run'";
+  // Start training, wait for the first epoch's checkpoint, then interrupt it as Ctrl-C would.
+  const std::string script = train + " >/dev/null 2>&1 & pid=$!; for i in $(seq 600); do " +
+                             "[ -f '" + tmp.path() + "/run/last.sapnet' ] && break; sleep 0.1; done; " +
+                             "kill -INT $pid; wait $pid; echo \"status=$?\"";
+  FILE *p = popen(script.c_str(), "r");
+  char buf[256] = {};
+  std::string out;
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  EXPECT_NE(out.find("status=130"), std::string::npos) << out;
+  auto info = run("info --json '" + tmp.path() + "/run/last.sapnet'");
+  ASSERT_EQ(info.status, 0) << info.out;
+  const auto j = last_json_line(info.out);
+  EXPECT_GE(j["metadata"]["training"]["steps"].get<int>(), 1);
+  // --resume picks it up and runs to a (now smaller) epoch count.
+  auto resumed = run("train --clean '" + tmp.path() + "/clean' --patch 16 --batch 2 --w-seg 0 --steps-per-epoch 1 " +
+                     "--epochs " + std::to_string(j["metadata"]["training"]["epoch"].get<int>() + 2) +
+                     " --threads 1 --resume -o '" + tmp.path() + "/run'");
+  EXPECT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
+  EXPECT_TRUE(std::filesystem::exists(tmp / "run/model.sapnet"));
 }
 
 }  // namespace

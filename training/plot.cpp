@@ -1,6 +1,7 @@
 #include "plot.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "error.h"
@@ -19,8 +20,11 @@ namespace {
 void panel(cv::Mat &img, cv::Rect box, const std::vector<double> &values, const std::string &title, cv::Scalar colour) {
   cv::rectangle(img, box, cv::Scalar(200, 200, 200));
   cv::putText(img, title, {box.x + 6, box.y + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(40, 40, 40), 1, cv::LINE_AA);
-  if (values.empty()) return;
-  const auto [lo_it, hi_it] = std::minmax_element(values.begin(), values.end());
+  std::vector<double> finite;
+  for (double v : values)
+    if (std::isfinite(v)) finite.push_back(v);
+  if (finite.empty()) return;
+  const auto [lo_it, hi_it] = std::minmax_element(finite.begin(), finite.end());
   double lo = *lo_it, hi = *hi_it;
   if (hi - lo < 1e-12) hi = lo + 1;
   char label[64];
@@ -29,6 +33,7 @@ void panel(cv::Mat &img, cv::Rect box, const std::vector<double> &values, const 
               cv::Scalar(90, 90, 90), 1, cv::LINE_AA);
   std::vector<cv::Point> pts;
   for (size_t i = 0; i < values.size(); ++i) {
+    if (!std::isfinite(values[i])) continue;
     const double fx = values.size() > 1 ? double(i) / (values.size() - 1) : 0.5;
     const double fy = (values[i] - lo) / (hi - lo);
     pts.emplace_back(box.x + 10 + int(fx * (box.width - 20)), box.y + box.height - 10 - int(fy * (box.height - 40)));

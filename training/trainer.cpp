@@ -143,6 +143,9 @@ class Trainer {
   size_t step_in_epoch_ = 0;  // steps of epoch_ already done
   int64_t total_steps_ = 0;
   double seconds_ = 0;        // training time over all runs of this training
+  // Running sums of the epoch in progress, saved so that a resumed epoch logs the same means.
+  double loss_sum_ = 0, psnr_sum_ = 0;
+  size_t counted_ = 0;
   std::vector<double> plot_loss_, plot_psnr_;
   nlohmann::json last_metrics_ = nlohmann::json::object();
 };
@@ -208,6 +211,7 @@ void Trainer::setup_losses() {
 }
 
 void Trainer::setup_model() {
+  torch::manual_seed(o_.seed);  // the initial weights are part of what --seed repeats
   net_ = SAPNet(o_.network);
   if (!o_.init.empty()) {
     ModelFile init = load_model_file(o_.init);
@@ -281,6 +285,7 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
       {"inactive_terms", inactive},
       {"epoch", epoch_},
       {"step_in_epoch", step_in_epoch_},
+      {"epoch_sums", {loss_sum_, psnr_sum_, counted_}},
       {"steps", total_steps_},
       {"patches_seen", total_steps_ * o_.batch},
       {"seconds", seconds_},
@@ -364,6 +369,11 @@ int Trainer::run() {
     step_in_epoch_ = t.at("step_in_epoch");
     total_steps_ = t.at("steps");
     seconds_ = t.at("seconds");
+    if (t.contains("epoch_sums")) {
+      loss_sum_ = t["epoch_sums"][0];
+      psnr_sum_ = t["epoch_sums"][1];
+      counted_ = t["epoch_sums"][2];
+    }
     plot_loss_ = t.value("plot_loss", std::vector<double>{});
     plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
@@ -396,8 +406,6 @@ int Trainer::run() {
     for (auto &g : opt_->param_groups()) static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
     const auto order = epoch_order(data_.size(), o_.seed, epoch_);
     Progress progress("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs), steps);
-    double loss_sum = 0, psnr_sum = 0;
-    size_t counted = 0;
     const auto epoch_start = std::chrono::steady_clock::now();
     for (; step_in_epoch_ < steps; ++step_in_epoch_) {
       fill_batch(order, step_in_epoch_ * o_.batch, epoch_);
@@ -409,13 +417,13 @@ int Trainer::run() {
       loss.backward();
       opt_->step();
       ++total_steps_;
-      loss_sum += loss.item<double>();
+      loss_sum_ += loss.item<double>();
       // Batch PSNR (before this step's update), for the progress line.
       const double mse = (out.clamp(0, 1) - clean).pow(2).mean().item<double>();
-      psnr_sum += 10 * std::log10(1.0 / std::max(mse, 1e-10));
-      ++counted;
+      psnr_sum_ += 10 * std::log10(1.0 / std::max(mse, 1e-10));
+      ++counted_;
       char note[96];
-      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum / counted, psnr_sum / counted, lr);
+      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum_ / counted_, psnr_sum_ / counted_, lr);
       progress.update(step_in_epoch_ + 1, note);
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
       if (g_interrupted || (o_.max_minutes > 0 && wall > o_.max_minutes * 60)) {
@@ -431,14 +439,17 @@ int Trainer::run() {
     seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const auto [vpsnr, vssim] = validate();
     progress.finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
-    plot_loss_.push_back(loss_sum / counted);
+    const double mean_loss = counted_ ? loss_sum_ / counted_ : 0.0;
+    plot_loss_.push_back(mean_loss);
     plot_psnr_.push_back(vpsnr);
     if (!val_.empty()) last_metrics_ = {{"val", o_.val}, {"val_psnr", vpsnr}, {"val_ssim", vssim}, {"val_count", val_.size()}};
-    log_epoch({{"epoch", epoch_ + 1}, {"lr", lr}, {"loss", loss_sum / counted}, {"val_psnr", vpsnr},
+    log_epoch({{"epoch", epoch_ + 1}, {"lr", lr}, {"loss", mean_loss}, {"val_psnr", vpsnr},
                {"val_ssim", vssim}, {"steps", total_steps_}, {"seconds", seconds_}});
     // The checkpoint names the next epoch to run, so that --resume starts there.
     ++epoch_;
     step_in_epoch_ = 0;
+    loss_sum_ = psnr_sum_ = 0;
+    counted_ = 0;
     save(last.string(), true);
     --epoch_;  // undone here, redone by the loop's increment
   }

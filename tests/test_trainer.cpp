@@ -1,0 +1,140 @@
+// The trainer: bit-for-bit repeatability, exact resume, the time limit, export parity with the Engine.
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "engine.h"
+#include "error.h"
+#include "export.h"
+#include "model_file.h"
+#include "patch_source.h"
+#include "shared_data.h"
+#include "trainer.h"
+
+namespace sapnet {
+namespace {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<RgbImage> images;
+    for (int k = 0; k < 2; ++k) {
+      RgbImage img(48, 40);
+      for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * (5 + k)) % 253);
+      images.push_back(img);
+    }
+    SourceOptions so;
+    so.patch = 16;
+    so.stride = 8;
+    write_pack(dir_ / "data.pack", *make_synthetic_source(images, so, "test"), true);
+  }
+
+  TrainOptions tiny(const std::string &out) const {
+    TrainOptions o;
+    o.packed = {dir_ / "data.pack"};
+    o.network.stages = 2;
+    o.network.channels = 8;
+    o.network.dilations = {1, 2};
+    o.network.cra_reduction = 4;
+    o.w_seg = 0.1;
+    o.seg_classes = 3;
+    o.batch = 2;
+    o.epochs = 2;
+    o.steps_per_epoch = 3;
+    o.milestones = {1};
+    o.lr = 1e-3;
+    o.seed = 5;
+    o.threads = 1;
+    o.out_dir = dir_ / out;
+    return o;
+  }
+
+  NamedTensors weights(const std::string &out, const std::string &file = "last.sapnet") {
+    return load_model_file(dir_ / (out + "/" + file)).weights;
+  }
+
+  static void expect_equal(const NamedTensors &a, const NamedTensors &b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(TrainerTest, SameSeedRepeatsBitForBitAndWritesLogs) {
+  ASSERT_EQ(train(tiny("a")), 0);
+  ASSERT_EQ(train(tiny("b")), 0);
+  expect_equal(weights("a"), weights("b"));
+  auto other = tiny("c");
+  other.seed = 6;
+  ASSERT_EQ(train(other), 0);
+  EXPECT_FALSE(torch::equal(weights("a")[0].second, weights("c")[0].second));
+  for (const char *f : {"a/log.csv", "a/log.jsonl", "a/model.sapnet"})
+    EXPECT_TRUE(std::filesystem::exists(dir_ / f)) << f;
+  auto m = load_model_file(dir_ / "a/model.sapnet");
+  EXPECT_EQ(m.metadata["training"]["steps"], 6);
+  EXPECT_TRUE(m.metadata["training"]["loss_terms"].contains("seg"));
+  EXPECT_TRUE(m.metadata["training"]["inactive_terms"].contains("pcl"));
+  EXPECT_TRUE(m.extra.empty());  // the final model carries no optimizer state
+}
+
+TEST_F(TrainerTest, ResumeAfterAnEpochOrMidEpochIsExact) {
+  ASSERT_EQ(train(tiny("straight")), 0);
+  auto first = tiny("resumed");
+  first.epochs = 1;
+  ASSERT_EQ(train(first), 0);
+  auto rest = tiny("resumed");
+  rest.resume = true;
+  ASSERT_EQ(train(rest), 0);
+  expect_equal(weights("straight"), weights("resumed"));
+
+  // A time limit stops after the first step with a resumable checkpoint.
+  auto cut = tiny("cut");
+  cut.max_minutes = 1e-9;
+  ASSERT_EQ(train(cut), 0);
+  EXPECT_EQ(load_model_file(dir_ / "cut/last.sapnet").metadata["training"]["step_in_epoch"], 1);
+  auto go_on = tiny("cut");
+  go_on.resume = true;
+  ASSERT_EQ(train(go_on), 0);
+  expect_equal(weights("straight"), weights("cut"));
+}
+
+TEST_F(TrainerTest, BadRequests_n) {
+  auto o = tiny("bad");
+  o.packed.clear();
+  EXPECT_THROW(train(o), Error);  // no data
+  auto r = tiny("never-ran");
+  r.resume = true;
+  EXPECT_THROW(train(r), Error);  // nothing to resume
+  TrainOptions a;
+  EXPECT_THROW(apply_ablation("M9", a), Error);
+  apply_ablation("M2", a);
+  EXPECT_FALSE(a.network.cra);
+  EXPECT_EQ(a.w_pcl, 0.0);
+  apply_ablation("M6", a);
+  EXPECT_TRUE(a.network.cra);
+  EXPECT_GT(a.w_lpips, 0.0);
+}
+
+TEST_F(TrainerTest, ExportedTorchScriptMatchesTheEngine) {
+  ASSERT_EQ(train(tiny("e")), 0);
+  const std::string model = dir_ / "e/model.sapnet", script = dir_ / "e/model.pt";
+  export_torchscript(model, script);
+  auto module = torch::jit::load(script);
+  const int w = 21, h = 13;
+  auto x = torch::rand({1, 3, h, w});
+  auto scripted = module.forward({x}).toTensor();
+  EngineOptions eo;
+  eo.model_path = model;
+  Engine engine(eo);
+  std::vector<float> out(3 * w * h);
+  engine.process_planar(x.data_ptr<float>(), out.data(), w, h);
+  auto expected = torch::from_blob(out.data(), {1, 3, h, w});
+  EXPECT_LT((scripted - expected).abs().max().item<float>(), 1e-5);
+  EXPECT_THROW(export_torchscript(dir_ / "e/absent.sapnet", dir_ / "e/x.pt"), Error);
+}
+
+}  // namespace
+}  // namespace sapnet
