@@ -69,6 +69,7 @@ struct Engine::Impl {
   torch::Device device{torch::kCPU};
   torch::ScalarType dtype = torch::kFloat;
   int stages = 0;
+  int tile = 0, overlap = 0;
   // Per-resolution staging: network input on the host (float planar RGB) and its output.
   torch::Tensor host_in, host_out;
   int width = 0, height = 0;
@@ -82,13 +83,55 @@ struct Engine::Impl {
     height = h;
   }
 
+  torch::Tensor forward(const torch::Tensor &x) {
+    if (!device.is_cuda() && dtype == torch::kFloat) return net->forward_stages(x, stages).back();
+    return net->forward_stages(x.to(device, dtype), stages).back().to(torch::kCPU, torch::kFloat);
+  }
+
   // Runs the network on host_in, leaving the result in host_out.
   void run() {
     c10::InferenceMode inference;
-    auto x = host_in;
-    if (device.is_cuda() || dtype != torch::kFloat) x = x.to(device, dtype, /*non_blocking=*/false);
-    auto y = net->forward_stages(x, stages).back();
-    host_out.copy_(y);
+    if (tile <= 0 || (width <= tile && height <= tile)) {
+      host_out.copy_(forward(host_in));
+      return;
+    }
+    run_tiled();
+  }
+
+  // Tiles start every (tile - overlap) pixels; inside an overlap each tile's weight ramps linearly
+  // from its edge, and the weighted sum is normalised, so tiles meet without seams.
+  static std::vector<int64_t> tile_starts(int64_t size, int64_t tile, int64_t step) {
+    std::vector<int64_t> starts{0};
+    while (starts.back() + tile < size) starts.push_back(std::min(starts.back() + step, size - tile));
+    return starts;
+  }
+
+  void run_tiled() {
+    const int64_t th = std::min<int64_t>(tile, height), tw = std::min<int64_t>(tile, width);
+    auto ramp = [&](int64_t n, bool ramp_start, bool ramp_end) {
+      auto w = torch::ones({n});
+      const int64_t o = std::min<int64_t>(overlap, n / 2);
+      for (int64_t i = 0; i < o; ++i) {
+        const float v = (i + 1.0f) / (o + 1.0f);
+        if (ramp_start) w[i] = v;
+        if (ramp_end) w[n - 1 - i] = v;
+      }
+      return w;
+    };
+    host_out.zero_();
+    auto weight_sum = torch::zeros({1, 1, height, width});
+    const auto ys = tile_starts(height, th, th - overlap), xs = tile_starts(width, tw, tw - overlap);
+    for (size_t iy = 0; iy < ys.size(); ++iy)
+      for (size_t ix = 0; ix < xs.size(); ++ix) {
+        const int64_t y0 = ys[iy], x0 = xs[ix];
+        auto in = host_in.narrow(2, y0, th).narrow(3, x0, tw).contiguous();
+        auto wy = ramp(th, iy > 0, iy + 1 < ys.size()).view({1, 1, th, 1});
+        auto wx = ramp(tw, ix > 0, ix + 1 < xs.size()).view({1, 1, 1, tw});
+        auto w = wy * wx;
+        host_out.narrow(2, y0, th).narrow(3, x0, tw).add_(forward(in) * w);
+        weight_sum.narrow(2, y0, th).narrow(3, x0, tw).add_(w);
+      }
+    host_out.div_(weight_sum);
   }
 };
 
@@ -108,6 +151,16 @@ Engine::Engine(const EngineOptions &options) : impl_(std::make_unique<Impl>()) {
   impl_->net->eval();
   impl_->net->to(impl_->device, impl_->dtype);
   set_stages(options.stages);
+  set_tiling(options.tile_size, options.tile_overlap);
+}
+
+void Engine::set_tiling(int tile_size, int tile_overlap) {
+  if (tile_size != 0 && tile_size < 16) throw Error("tile size must be 0 (whole frame) or at least 16");
+  if (tile_overlap < 0 || (tile_size > 0 && tile_overlap * 2 >= tile_size))
+    throw Error("tile overlap must be 0.." + std::to_string(tile_size / 2 - 1) + " for tile size " +
+                std::to_string(tile_size));
+  impl_->tile = tile_size;
+  impl_->overlap = tile_overlap;
 }
 
 Engine::~Engine() = default;
@@ -138,6 +191,7 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   frame_to_planar_rgb(in, impl_->host_in.data_ptr<float>());
   impl_->run();
   planar_rgb_to_frame(impl_->host_out.data_ptr<float>(), out);
+  copy_alpha(in, out);
 }
 
 void Engine::process_planar(const float *in, float *out, int width, int height) {

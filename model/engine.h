@@ -17,6 +17,10 @@ struct EngineOptions {
   std::string precision = "fp32";  // "fp32", "fp16", "bf16" or "auto" (fp16 on CUDA, fp32 on CPU)
   int stages = 0;                // recurrent stages to run, 1..network stages; 0 = all (early exit)
   int threads = 0;               // CPU intra-op threads; 0 = LibTorch's default
+  // Frames larger than tile_size (either side) run as overlapping tiles blended with linear ramps,
+  // so that very large frames fit in memory without seams. 0 = whole frame.
+  int tile_size = 0;
+  int tile_overlap = 32;
 };
 
 class Engine {
@@ -27,7 +31,8 @@ class Engine {
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  // Derains `in` into `out` (same size; formats may differ; `out` may alias `in`). Buffers are kept
+  // Derains `in` into `out` (same size; formats may differ; `out` may alias `in`; alpha is carried
+  // over between 4-byte formats). Buffers are kept
   // per resolution, so a stream of equal-sized frames allocates none of its own once warm.
   void process(const FrameView &in, const FrameView &out);
 
@@ -35,6 +40,8 @@ class Engine {
   void process_planar(const float *in, float *out, int width, int height);
 
   void set_stages(int stages);  // 0 = all
+  // Throws sapnet::Error for a tile smaller than 16 or an overlap not below half the tile.
+  void set_tiling(int tile_size, int tile_overlap);
   int stages() const;
   const NetworkConfig &network() const;
   std::string device() const;        // "cpu", "cuda:0"

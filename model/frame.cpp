@@ -24,9 +24,9 @@ PackedLayout packed_layout(PixelFormat f) {
   }
 }
 
-inline uint8_t to_byte(float x) {
+inline uint8_t to_byte(float x, Rounding rounding = Rounding::kTruncate) {
   // Truncation after clamping, as uint8(255 * clamp(x, 0, 1)) in the authors' code; NaN maps to 0.
-  const float v = 255.0f * x;
+  const float v = 255.0f * x + (rounding == Rounding::kNearest ? 0.5f : 0.0f);
   return v >= 255.0f ? 255 : (v > 0.0f ? static_cast<uint8_t>(v) : 0);
 }
 
@@ -58,14 +58,14 @@ void yuv_to_planar(const FrameView &f, float *planar) {
   }
 }
 
-void planar_to_yuv(const float *planar, const FrameView &f) {
+void planar_to_yuv(const float *planar, const FrameView &f, Rounding rounding) {
   const size_t plane = size_t(f.width) * f.height;
   const bool nv12 = f.format == PixelFormat::kNV12;
   auto rgb = [&](int x, int y, float *r, float *g, float *b) {
     const size_t i = size_t(y) * f.width + x;
-    *r = to_byte(planar[i]);  // the same truncation as the RGB outputs
-    *g = to_byte(planar[i + plane]);
-    *b = to_byte(planar[i + 2 * plane]);
+    *r = to_byte(planar[i], rounding);  // the same rounding as the RGB outputs
+    *g = to_byte(planar[i + plane], rounding);
+    *b = to_byte(planar[i + 2 * plane], rounding);
   };
   for (int y = 0; y < f.height; ++y) {
     uint8_t *yrow = f.planes[0] + size_t(y) * f.strides[0];
@@ -139,6 +139,15 @@ void check_frame(const FrameView &f, const char *what) {
   }
 }
 
+void copy_alpha(const FrameView &from, const FrameView &to) {
+  if (bytes_per_pixel(from.format) != 4 || bytes_per_pixel(to.format) != 4 || from.planes[0] == to.planes[0]) return;
+  for (int y = 0; y < to.height; ++y) {
+    const uint8_t *src = from.planes[0] + size_t(y) * from.strides[0] + 3;
+    uint8_t *dst = to.planes[0] + size_t(y) * to.strides[0] + 3;
+    for (int x = 0; x < to.width; ++x) dst[4 * x] = src[4 * x];
+  }
+}
+
 void frame_to_planar_rgb(const FrameView &f, float *planar) {
   const PackedLayout l = packed_layout(f.format);
   if (!l.bpp) return yuv_to_planar(f, planar);
@@ -155,17 +164,17 @@ void frame_to_planar_rgb(const FrameView &f, float *planar) {
   }
 }
 
-void planar_rgb_to_frame(const float *planar, const FrameView &f) {
+void planar_rgb_to_frame(const float *planar, const FrameView &f, Rounding rounding) {
   const PackedLayout l = packed_layout(f.format);
-  if (!l.bpp) return planar_to_yuv(planar, f);
+  if (!l.bpp) return planar_to_yuv(planar, f, rounding);
   const size_t plane = size_t(f.width) * f.height;
   for (int y = 0; y < f.height; ++y) {
     uint8_t *row = f.planes[0] + size_t(y) * f.strides[0];
     const float *r = planar + size_t(y) * f.width, *g = r + plane, *b = g + plane;
     for (int x = 0; x < f.width; ++x, row += l.bpp) {
-      row[l.r] = to_byte(r[x]);
-      row[l.g] = to_byte(g[x]);
-      row[l.b] = to_byte(b[x]);
+      row[l.r] = to_byte(r[x], rounding);
+      row[l.g] = to_byte(g[x], rounding);
+      row[l.b] = to_byte(b[x], rounding);
     }
   }
 }

@@ -37,9 +37,17 @@ struct FrameView {
 
 // Converts a frame to planar RGB floats in [0, 1] (3 x height x width, contiguous).
 void frame_to_planar_rgb(const FrameView &frame, float *planar);
-// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated as the authors'
-// test.py does. Alpha/padding bytes of the destination are left as they are.
-void planar_rgb_to_frame(const float *planar, const FrameView &frame);
+// How floats become bytes: truncation matches the authors' test.py (and so the paper's scores);
+// rounding keeps untouched pixels exact (the rain simulator).
+enum class Rounding { kTruncate, kNearest };
+
+// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated by default. Alpha and
+// padding bytes of the destination are left as they are.
+void planar_rgb_to_frame(const float *planar, const FrameView &frame, Rounding rounding = Rounding::kTruncate);
+
+// Copies the fourth byte (alpha or padding) of every pixel from `from` to `to` when both are 4-byte
+// packed formats (all of them keep it last); does nothing otherwise.
+void copy_alpha(const FrameView &from, const FrameView &to);
 
 // Throws sapnet::Error when the view is unusable (null planes, non-positive size, short strides).
 void check_frame(const FrameView &frame, const char *what);

@@ -136,6 +136,26 @@ TEST_F(EngineTest, StagingBuffersAreReusedForEqualSizes) {
   EXPECT_EQ(engine_->staging_buffer(), first);
 }
 
+TEST_F(EngineTest, TilesMeetWithoutSeams) {
+  // A smooth image: tiles see the same content as the whole frame except near their borders, so the
+  // tiled result stays close to the whole-frame one everywhere, with no step at tile boundaries.
+  const int w = 70, h = 50;
+  std::vector<float> in(3 * w * h), whole(in.size()), tiled(in.size());
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) in[(c * h + y) * w + x] = 0.3f + 0.2f * std::sin(0.05f * x + 0.07f * y + c);
+  engine_->set_stages(1);
+  engine_->process_planar(in.data(), whole.data(), w, h);
+  engine_->set_tiling(32, 8);
+  engine_->process_planar(in.data(), tiled.data(), w, h);
+  double worst = 0;
+  for (size_t i = 0; i < in.size(); ++i) worst = std::max(worst, double(std::abs(whole[i] - tiled[i])));
+  EXPECT_LT(worst, 0.05);
+  EXPECT_GT(worst, 0.0);  // tiling did happen
+  EXPECT_THROW(engine_->set_tiling(32, 16), Error);
+  EXPECT_THROW(engine_->set_tiling(8, 0), Error);
+}
+
 TEST_F(EngineTest, FrameErrors_n) {
   uint8_t px[12] = {};
   EXPECT_THROW(engine_->process(FrameView::packed(PixelFormat::kRGB, px, 2, 2),

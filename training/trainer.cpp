@@ -87,7 +87,7 @@ double lr_at(const TrainOptions &o, int epoch) {
 }
 
 struct LossTerms {
-  bool ssim = false, seg = false, pcl = false, lpips = false;
+  bool ssim = false, l1 = false, seg = false, pcl = false, lpips = false;
   nlohmann::json inactive = nlohmann::json::object();  // term -> why it is off
 };
 
@@ -172,6 +172,7 @@ void Trainer::setup_data() {
 
 void Trainer::setup_losses() {
   terms_.ssim = o_.w_ssim > 0;
+  terms_.l1 = o_.w_l1 > 0;
   const bool want_vgg = o_.w_pcl > 0 || o_.w_lpips > 0;
   if (want_vgg && o_.vgg_weights.empty()) {
     const char *why = "no ImageNet VGG-16 weights (--vgg-weights)";
@@ -207,7 +208,7 @@ void Trainer::setup_losses() {
     terms_.seg = true;
     if (backbone.empty()) terms_.inactive["seg_imagenet_backbone"] = "UBS trunk is Gaussian-initialised (no --seg-backbone)";
   }
-  if (!terms_.ssim && !terms_.seg && !terms_.pcl && !terms_.lpips) throw Error("every loss term is off");
+  if (!terms_.ssim && !terms_.l1 && !terms_.seg && !terms_.pcl && !terms_.lpips) throw Error("every loss term is off");
 }
 
 void Trainer::setup_model() {
@@ -235,6 +236,7 @@ torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor
     total = total + w * v;
   };
   if (terms_.ssim) add("ssim", o_.w_ssim, -loss::ssim(out, clean));
+  if (terms_.l1) add("l1", o_.w_l1, torch::l1_loss(out, clean));
   if (terms_.seg) add("seg", o_.w_seg, loss::segmentation(*ubs_, out));
   if (terms_.pcl) add("pcl", o_.w_pcl, loss::perceptual_contrastive(*vgg_, out, clean, rainy));
   if (terms_.lpips) add("lpips", o_.w_lpips, lpips_->forward(*vgg_, out, clean));
@@ -276,6 +278,7 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
   nlohmann::json inactive = terms_.inactive;
   nlohmann::json active = nlohmann::json::object();
   if (terms_.ssim) active["ssim"] = o_.w_ssim;
+  if (terms_.l1) active["l1"] = o_.w_l1;
   if (terms_.seg) active["seg"] = o_.w_seg;
   if (terms_.pcl) active["pcl"] = o_.w_pcl;
   if (terms_.lpips) active["lpips"] = o_.w_lpips;
@@ -465,6 +468,7 @@ int Trainer::run() {
 void apply_ablation(const std::string &name, TrainOptions &o) {
   auto losses = [&](bool seg, bool pcl, bool lpips) {
     o.w_ssim = 1.0;
+    o.w_l1 = 0.0;
     o.w_seg = seg ? 0.1 : 0.0;
     o.w_pcl = pcl ? 0.1 : 0.0;
     o.w_lpips = lpips ? 0.1 : 0.0;

@@ -23,6 +23,9 @@ struct TrainOptions {
 
   // Eq. 5 weights; a term is active when its weight is > 0 and what it needs is present.
   double w_ssim = 1.0, w_seg = 0.1, w_pcl = 0.1, w_lpips = 0.1;
+  // Not in the paper: an L1 pixel term (0 = off). SSIM alone corrects colour casts slowly, which
+  // matters for short CPU trainings.
+  double w_l1 = 0.0;
   std::string vgg_weights;    // torchvision vgg16 state dict (ImageNet): needed by PCL and LPIPS
   std::string lpips_weights;  // LPIPS heads (v0.1_vgg.pth)
   std::string seg_backbone;   // torchvision vgg16 state dict for the UBS trunk (default: vgg_weights)

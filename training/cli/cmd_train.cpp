@@ -30,6 +30,7 @@ void add_train(CLI::App &app) {
   cmd->add_option("--ablation", *ablation, "Table 2 preset M1..M6 (sets network and loss weights)")->group("Network");
 
   cmd->add_option("--w-ssim", o->w_ssim, "Weight of -SSIM (eq. 1)")->capture_default_str()->group("Loss");
+  cmd->add_option("--w-l1", o->w_l1, "Weight of an L1 pixel term (not in the paper; 0 = off)")->capture_default_str()->group("Loss");
   cmd->add_option("--w-seg", o->w_seg, "Weight of the UBS focal loss (eq. 2)")->capture_default_str()->group("Loss");
   cmd->add_option("--w-pcl", o->w_pcl, "Weight of the perceptual contrastive loss (eq. 3)")->capture_default_str()->group("Loss");
   cmd->add_option("--w-lpips", o->w_lpips, "Weight of the LPIPS loss (eq. 4)")->capture_default_str()->group("Loss");
