@@ -10,15 +10,32 @@ namespace sapnet::gst {
 // False for a format the Engine does not take.
 inline bool pixel_format_of(GstVideoFormat f, PixelFormat *out) {
   switch (f) {
-    case GST_VIDEO_FORMAT_RGB: *out = PixelFormat::kRGB; return true;
-    case GST_VIDEO_FORMAT_BGR: *out = PixelFormat::kBGR; return true;
-    case GST_VIDEO_FORMAT_RGBA: *out = PixelFormat::kRGBA; return true;
-    case GST_VIDEO_FORMAT_BGRA: *out = PixelFormat::kBGRA; return true;
-    case GST_VIDEO_FORMAT_RGBx: *out = PixelFormat::kRGBx; return true;
-    case GST_VIDEO_FORMAT_BGRx: *out = PixelFormat::kBGRx; return true;
-    case GST_VIDEO_FORMAT_NV12: *out = PixelFormat::kNV12; return true;
-    case GST_VIDEO_FORMAT_I420: *out = PixelFormat::kI420; return true;
-    default: return false;
+    case GST_VIDEO_FORMAT_RGB:
+      *out = PixelFormat::kRGB;
+      return true;
+    case GST_VIDEO_FORMAT_BGR:
+      *out = PixelFormat::kBGR;
+      return true;
+    case GST_VIDEO_FORMAT_RGBA:
+      *out = PixelFormat::kRGBA;
+      return true;
+    case GST_VIDEO_FORMAT_BGRA:
+      *out = PixelFormat::kBGRA;
+      return true;
+    case GST_VIDEO_FORMAT_RGBx:
+      *out = PixelFormat::kRGBx;
+      return true;
+    case GST_VIDEO_FORMAT_BGRx:
+      *out = PixelFormat::kBGRx;
+      return true;
+    case GST_VIDEO_FORMAT_NV12:
+      *out = PixelFormat::kNV12;
+      return true;
+    case GST_VIDEO_FORMAT_I420:
+      *out = PixelFormat::kI420;
+      return true;
+    default:
+      return false;
   }
 }
 

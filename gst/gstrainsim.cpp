@@ -2,13 +2,14 @@
  * SECTION:element-rainsim
  * @title: rainsim
  *
- * Adds synthetic rain streaks (and optional haze) to video, with the same synthesizer `sapnet train`
- * uses to make training pairs. The rain is deterministic for a seed: frame N always gets the same
- * streaks, so a demo or a test can show what deraining does without rain footage.
+ * Adds synthetic rain streaks (and optional haze) to video, with the same synthesizer `sapnet
+ * train` uses to make training pairs. The rain is deterministic for a seed: frame N always gets the
+ * same streaks, so a demo or a test can show what deraining does without rain footage.
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 videotestsrc num-buffers=100 ! rainsim density=0.006 angle=15 ! sapnetderain ! autovideosink
+ * gst-launch-1.0 videotestsrc num-buffers=100 ! rainsim density=0.006 angle=15 ! sapnetderain !
+ * autovideosink
  * ]|
  */
 #include "gstrainsim.h"
@@ -22,7 +23,17 @@
 GST_DEBUG_CATEGORY_STATIC(gst_rain_sim_debug);
 #define GST_CAT_DEFAULT gst_rain_sim_debug
 
-enum { PROP_0, PROP_DENSITY, PROP_ANGLE, PROP_LENGTH, PROP_WIDTH, PROP_BLUR, PROP_OPACITY, PROP_HAZE, PROP_SEED };
+enum {
+  PROP_0,
+  PROP_DENSITY,
+  PROP_ANGLE,
+  PROP_LENGTH,
+  PROP_WIDTH,
+  PROP_BLUR,
+  PROP_OPACITY,
+  PROP_HAZE,
+  PROP_SEED
+};
 
 namespace {
 
@@ -30,8 +41,8 @@ struct RainState {
   std::mutex lock;
   sapnet::RainParams params;
   guint64 seed = 0;
-  guint64 frame = 0;             // frames since start: each gets its own streaks
-  std::vector<float> planar;     // reused conversion buffer
+  guint64 frame = 0;          // frames since start: each gets its own streaks
+  std::vector<float> planar;  // reused conversion buffer
 };
 
 }  // namespace
@@ -44,8 +55,8 @@ struct _GstRainSim {
 G_DEFINE_TYPE(GstRainSim, gst_rain_sim, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(rainsim, "rainsim", GST_RANK_NONE, GST_TYPE_RAIN_SIM);
 
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 
@@ -71,35 +82,71 @@ static GstFlowReturn gst_rain_sim_transform_frame_ip(GstVideoFilter *filter, Gst
   return GST_FLOW_OK;
 }
 
-static void gst_rain_sim_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+static void gst_rain_sim_set_property(GObject *object, guint prop_id, const GValue *value,
+                                      GParamSpec *pspec) {
   RainState *s = GST_RAIN_SIM(object)->state;
   std::lock_guard<std::mutex> g(s->lock);
   switch (prop_id) {
-    case PROP_DENSITY: s->params.density = g_value_get_double(value); break;
-    case PROP_ANGLE: s->params.angle = g_value_get_double(value); break;
-    case PROP_LENGTH: s->params.length = g_value_get_double(value); break;
-    case PROP_WIDTH: s->params.width = g_value_get_double(value); break;
-    case PROP_BLUR: s->params.blur = g_value_get_double(value); break;
-    case PROP_OPACITY: s->params.opacity = g_value_get_double(value); break;
-    case PROP_HAZE: s->params.haze = g_value_get_double(value); break;
-    case PROP_SEED: s->seed = g_value_get_uint64(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    case PROP_DENSITY:
+      s->params.density = g_value_get_double(value);
+      break;
+    case PROP_ANGLE:
+      s->params.angle = g_value_get_double(value);
+      break;
+    case PROP_LENGTH:
+      s->params.length = g_value_get_double(value);
+      break;
+    case PROP_WIDTH:
+      s->params.width = g_value_get_double(value);
+      break;
+    case PROP_BLUR:
+      s->params.blur = g_value_get_double(value);
+      break;
+    case PROP_OPACITY:
+      s->params.opacity = g_value_get_double(value);
+      break;
+    case PROP_HAZE:
+      s->params.haze = g_value_get_double(value);
+      break;
+    case PROP_SEED:
+      s->seed = g_value_get_uint64(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
-static void gst_rain_sim_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+static void gst_rain_sim_get_property(GObject *object, guint prop_id, GValue *value,
+                                      GParamSpec *pspec) {
   RainState *s = GST_RAIN_SIM(object)->state;
   std::lock_guard<std::mutex> g(s->lock);
   switch (prop_id) {
-    case PROP_DENSITY: g_value_set_double(value, s->params.density); break;
-    case PROP_ANGLE: g_value_set_double(value, s->params.angle); break;
-    case PROP_LENGTH: g_value_set_double(value, s->params.length); break;
-    case PROP_WIDTH: g_value_set_double(value, s->params.width); break;
-    case PROP_BLUR: g_value_set_double(value, s->params.blur); break;
-    case PROP_OPACITY: g_value_set_double(value, s->params.opacity); break;
-    case PROP_HAZE: g_value_set_double(value, s->params.haze); break;
-    case PROP_SEED: g_value_set_uint64(value, s->seed); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    case PROP_DENSITY:
+      g_value_set_double(value, s->params.density);
+      break;
+    case PROP_ANGLE:
+      g_value_set_double(value, s->params.angle);
+      break;
+    case PROP_LENGTH:
+      g_value_set_double(value, s->params.length);
+      break;
+    case PROP_WIDTH:
+      g_value_set_double(value, s->params.width);
+      break;
+    case PROP_BLUR:
+      g_value_set_double(value, s->params.blur);
+      break;
+    case PROP_OPACITY:
+      g_value_set_double(value, s->params.opacity);
+      break;
+    case PROP_HAZE:
+      g_value_set_double(value, s->params.haze);
+      break;
+    case PROP_SEED:
+      g_value_set_uint64(value, s->seed);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
@@ -108,13 +155,14 @@ static void gst_rain_sim_finalize(GObject *object) {
   G_OBJECT_CLASS(gst_rain_sim_parent_class)->finalize(object);
 }
 
-static void install_double(GObjectClass *klass, guint id, const char *name, const char *nick, const char *blurb,
-                           double lo, double hi, double def) {
+static void install_double(GObjectClass *klass, guint id, const char *name, const char *nick,
+                           const char *blurb, double lo, double hi, double def) {
   g_object_class_install_property(
       klass, id,
-      g_param_spec_double(name, nick, blurb, lo, hi, def,
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                   GST_PARAM_CONTROLLABLE | GST_PARAM_MUTABLE_PLAYING)));
+      g_param_spec_double(
+          name, nick, blurb, lo, hi, def,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_CONTROLLABLE | GST_PARAM_MUTABLE_PLAYING)));
 }
 
 static void gst_rain_sim_class_init(GstRainSimClass *klass) {
@@ -126,27 +174,37 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
   gobject_class->finalize = gst_rain_sim_finalize;
 
   const sapnet::RainParams d;
-  install_double(gobject_class, PROP_DENSITY, "density", "Density", "Streaks per pixel of frame area", 0, 0.2,
-                 d.density);
-  install_double(gobject_class, PROP_ANGLE, "angle", "Angle", "Mean streak angle from vertical, degrees", -80, 80,
-                 d.angle);
-  install_double(gobject_class, PROP_LENGTH, "length", "Length", "Mean streak length, pixels", 1, 400, d.length);
-  install_double(gobject_class, PROP_WIDTH, "width", "Width", "Streak width, pixels", 0.1, 10, d.width);
-  install_double(gobject_class, PROP_BLUR, "blur", "Blur", "Gaussian blur of the rain layer, pixels", 0, 10, d.blur);
-  install_double(gobject_class, PROP_OPACITY, "opacity", "Opacity", "Brightness a streak adds", 0, 1, d.opacity);
-  install_double(gobject_class, PROP_HAZE, "haze", "Haze", "Veil towards a bright sky", 0, 1, d.haze);
+  install_double(gobject_class, PROP_DENSITY, "density", "Density",
+                 "Streaks per pixel of frame area", 0, 0.2, d.density);
+  install_double(gobject_class, PROP_ANGLE, "angle", "Angle",
+                 "Mean streak angle from vertical, degrees", -80, 80, d.angle);
+  install_double(gobject_class, PROP_LENGTH, "length", "Length", "Mean streak length, pixels", 1,
+                 400, d.length);
+  install_double(gobject_class, PROP_WIDTH, "width", "Width", "Streak width, pixels", 0.1, 10,
+                 d.width);
+  install_double(gobject_class, PROP_BLUR, "blur", "Blur",
+                 "Gaussian blur of the rain layer, pixels", 0, 10, d.blur);
+  install_double(gobject_class, PROP_OPACITY, "opacity", "Opacity", "Brightness a streak adds", 0,
+                 1, d.opacity);
+  install_double(gobject_class, PROP_HAZE, "haze", "Haze", "Veil towards a bright sky", 0, 1,
+                 d.haze);
   g_object_class_install_property(
       gobject_class, PROP_SEED,
-      g_param_spec_uint64("seed", "Seed", "Rain of frame N depends on (seed, N) only", 0, G_MAXUINT64, 0,
+      g_param_spec_uint64("seed", "Seed", "Rain of frame N depends on (seed, N) only", 0,
+                          G_MAXUINT64, 0,
                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
 
-  gst_element_class_set_static_metadata(element_class, "Synthetic rain", "Filter/Effect/Video",
-                                        "Adds synthetic rain streaks to video (the sapnet training synthesizer)",
-                                        "sapnet developers");
+  gst_element_class_set_static_metadata(
+      element_class, "Synthetic rain", "Filter/Effect/Video",
+      "Adds synthetic rain streaks to video (the sapnet training synthesizer)",
+      "sapnet developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   GST_BASE_TRANSFORM_CLASS(klass)->start = GST_DEBUG_FUNCPTR(gst_rain_sim_start);
-  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_rain_sim_transform_frame_ip);
+  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip =
+      GST_DEBUG_FUNCPTR(gst_rain_sim_transform_frame_ip);
 }
 
-static void gst_rain_sim_init(GstRainSim *self) { self->state = new RainState(); }
+static void gst_rain_sim_init(GstRainSim *self) {
+  self->state = new RainState();
+}

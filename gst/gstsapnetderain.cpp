@@ -2,8 +2,8 @@
  * SECTION:element-sapnetderain
  * @title: sapnetderain
  *
- * Removes rain streaks from video with SAPNet (Zheng et al., WACV 2022), a small recurrent network run
- * by LibTorch on the CPU or a CUDA GPU. The output has the input's format and size.
+ * Removes rain streaks from video with SAPNet (Zheng et al., WACV 2022), a small recurrent network
+ * run by LibTorch on the CPU or a CUDA GPU. The output has the input's format and size.
  *
  * ## Example launch line
  * |[
@@ -46,7 +46,11 @@ enum {
 #define DEFAULT_TILE_OVERLAP 32
 #define DEFAULT_ENABLED TRUE
 
-typedef enum { SAPNET_PRECISION_AUTO, SAPNET_PRECISION_FP32, SAPNET_PRECISION_FP16 } SapnetPrecision;
+typedef enum {
+  SAPNET_PRECISION_AUTO,
+  SAPNET_PRECISION_FP32,
+  SAPNET_PRECISION_FP16
+} SapnetPrecision;
 
 static GType sapnet_precision_get_type(void) {
   static GType type = 0;
@@ -55,23 +59,26 @@ static GType sapnet_precision_get_type(void) {
       {SAPNET_PRECISION_FP32, "32-bit float", "fp32"},
       {SAPNET_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
       {0, nullptr, nullptr}};
-  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("SapnetPrecision", values));
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("SapnetPrecision", values));
   return type;
 }
 
 namespace {
 
-const char *precision_name(int p) { return p == SAPNET_PRECISION_FP32 ? "fp32" : p == SAPNET_PRECISION_FP16 ? "fp16" : "auto"; }
+const char *precision_name(int p) {
+  return p == SAPNET_PRECISION_FP32 ? "fp32" : p == SAPNET_PRECISION_FP16 ? "fp16" : "auto";
+}
 
 // C++ state of the element, kept out of the GObject instance struct.
 struct DerainState {
-  std::mutex lock;  // guards the settings and statistics below
+  std::mutex lock;             // guards the settings and statistics below
   std::string model_location;  // empty: the bundled model
   std::string device = DEFAULT_DEVICE;
   int precision = DEFAULT_PRECISION;
   int stages = DEFAULT_STAGES;
   int tile_size = DEFAULT_TILE_SIZE, tile_overlap = DEFAULT_TILE_OVERLAP;
-  bool model_changed = false;   // model, device or precision changed: rebuild the Engine
+  bool model_changed = false;    // model, device or precision changed: rebuild the Engine
   bool options_changed = false;  // stages or tiling changed: apply to the Engine
   guint64 frames = 0;
   double total_ms = 0, last_ms = 0;
@@ -101,8 +108,8 @@ struct _GstSapnetDerain {
 G_DEFINE_TYPE(GstSapnetDerain, gst_sapnet_derain, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(sapnetderain, "sapnetderain", GST_RANK_NONE, GST_TYPE_SAPNET_DERAIN);
 
-static GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 
@@ -119,15 +126,16 @@ static gboolean build_engine(GstSapnetDerain *self) {
     if (path.empty()) path = sapnet::default_model_path();
     options.model_path = path;
     auto engine = std::make_unique<sapnet::Engine>(options);
-    GST_INFO_OBJECT(self, "model %s (%s, %s), %d stage(s) on %s %s", path.c_str(), engine->model_format().c_str(),
-                    engine->network().describe().c_str(), engine->stages(), engine->device().c_str(),
-                    engine->precision().c_str());
+    GST_INFO_OBJECT(self, "model %s (%s, %s), %d stage(s) on %s %s", path.c_str(),
+                    engine->model_format().c_str(), engine->network().describe().c_str(),
+                    engine->stages(), engine->device().c_str(), engine->precision().c_str());
     self->state->engine = std::move(engine);
     return TRUE;
   } catch (const std::exception &e) {
     self->state->engine.reset();
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("Could not load the deraining model \"%s\".", path.empty() ? "(bundled model)" : path.c_str()),
+                      ("Could not load the deraining model \"%s\".",
+                       path.empty() ? "(bundled model)" : path.c_str()),
                       ("%s", e.what()));
     return FALSE;
   }
@@ -144,8 +152,8 @@ static gboolean gst_sapnet_derain_stop(GstBaseTransform *trans) {
   return TRUE;
 }
 
-static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info, GstCaps *,
-                                           GstVideoInfo *out_info) {
+static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info,
+                                           GstCaps *, GstVideoInfo *out_info) {
   sapnet::PixelFormat f;
   if (!sapnet::gst::pixel_format_of(GST_VIDEO_INFO_FORMAT(in_info), &f) ||
       GST_VIDEO_INFO_FORMAT(in_info) != GST_VIDEO_INFO_FORMAT(out_info) ||
@@ -154,12 +162,13 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, Gs
     GST_ERROR_OBJECT(filter, "input and output caps must share a supported format and size");
     return FALSE;
   }
-  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d", sapnet::pixel_format_name(f), GST_VIDEO_INFO_WIDTH(in_info),
-                   GST_VIDEO_INFO_HEIGHT(in_info));
+  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d", sapnet::pixel_format_name(f),
+                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info));
   return TRUE;
 }
 
-static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in, GstVideoFrame *out) {
+static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
+                                                       GstVideoFrame *out) {
   auto *self = GST_SAPNET_DERAIN(filter);
   DerainState *s = self->state;
   bool rebuild, reconfigure;
@@ -183,7 +192,8 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed."), ("%s", e.what()));
     return GST_FLOW_ERROR;
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::lock_guard<std::mutex> g(s->lock);
   s->frames++;
   s->total_ms += ms;
@@ -191,7 +201,8 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
   return GST_FLOW_OK;
 }
 
-static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec) {
+static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const GValue *value,
+                                           GParamSpec *pspec) {
   auto *self = GST_SAPNET_DERAIN(object);
   DerainState *s = self->state;
   if (prop_id == PROP_ENABLED) {
@@ -234,7 +245,8 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
   }
 }
 
-static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec) {
+static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValue *value,
+                                           GParamSpec *pspec) {
   auto *self = GST_SAPNET_DERAIN(object);
   DerainState *s = self->state;
   if (prop_id == PROP_ENABLED) {
@@ -246,15 +258,32 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
     case PROP_MODEL_LOCATION:
       g_value_set_string(value, s->model_location.empty() ? nullptr : s->model_location.c_str());
       break;
-    case PROP_DEVICE: g_value_set_string(value, s->device.c_str()); break;
-    case PROP_PRECISION: g_value_set_enum(value, s->precision); break;
-    case PROP_STAGES: g_value_set_int(value, s->stages); break;
-    case PROP_TILE_SIZE: g_value_set_int(value, s->tile_size); break;
-    case PROP_TILE_OVERLAP: g_value_set_int(value, s->tile_overlap); break;
-    case PROP_FRAMES_PROCESSED: g_value_set_uint64(value, s->frames); break;
-    case PROP_AVERAGE_LATENCY_MS: g_value_set_double(value, s->frames ? s->total_ms / s->frames : 0.0); break;
-    case PROP_LAST_LATENCY_MS: g_value_set_double(value, s->last_ms); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    case PROP_DEVICE:
+      g_value_set_string(value, s->device.c_str());
+      break;
+    case PROP_PRECISION:
+      g_value_set_enum(value, s->precision);
+      break;
+    case PROP_STAGES:
+      g_value_set_int(value, s->stages);
+      break;
+    case PROP_TILE_SIZE:
+      g_value_set_int(value, s->tile_size);
+      break;
+    case PROP_TILE_OVERLAP:
+      g_value_set_int(value, s->tile_overlap);
+      break;
+    case PROP_FRAMES_PROCESSED:
+      g_value_set_uint64(value, s->frames);
+      break;
+    case PROP_AVERAGE_LATENCY_MS:
+      g_value_set_double(value, s->frames ? s->total_ms / s->frames : 0.0);
+      break;
+    case PROP_LAST_LATENCY_MS:
+      g_value_set_double(value, s->last_ms);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
@@ -274,55 +303,63 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   gobject_class->get_property = gst_sapnet_derain_get_property;
   gobject_class->finalize = gst_sapnet_derain_finalize;
 
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_PLAYING);
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_property(
       gobject_class, PROP_MODEL_LOCATION,
-      g_param_spec_string("model-location", "Model location",
-                          "Model file: a sapnet checkpoint or the released SAPNet/PReNet .pth (NULL: the bundled "
-                          "model; $SAPNET_MODEL overrides it). Changing it while playing reloads the model",
-                          nullptr, rw));
+      g_param_spec_string(
+          "model-location", "Model location",
+          "Model file: a sapnet checkpoint or the released SAPNet/PReNet .pth (NULL: the bundled "
+          "model; $SAPNET_MODEL overrides it). Changing it while playing reloads the model",
+          nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
-      g_param_spec_string("device", "Device",
-                          "Where the network runs: auto (CUDA when the build and the machine have it), cpu, cuda "
-                          "or cuda:N",
-                          DEFAULT_DEVICE, rw));
+      g_param_spec_string(
+          "device", "Device",
+          "Where the network runs: auto (CUDA when the build and the machine have it), cpu, cuda "
+          "or cuda:N",
+          DEFAULT_DEVICE, rw));
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
-      g_param_spec_enum("precision", "Precision", "Arithmetic of the network", sapnet_precision_get_type(),
-                        DEFAULT_PRECISION, rw));
+      g_param_spec_enum("precision", "Precision", "Arithmetic of the network",
+                        sapnet_precision_get_type(), DEFAULT_PRECISION, rw));
   g_object_class_install_property(
       gobject_class, PROP_STAGES,
       g_param_spec_int("stages", "Stages",
-                       "Recurrent stages to run (0: all the model has, 6 for SAPNet); fewer is faster and removes "
+                       "Recurrent stages to run (0: all the model has, 6 for SAPNet); fewer is "
+                       "faster and removes "
                        "less rain",
-                       0, 6, DEFAULT_STAGES, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
+                       0, 6, DEFAULT_STAGES,
+                       static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
       gobject_class, PROP_TILE_SIZE,
-      g_param_spec_int("tile-size", "Tile size",
-                       "Process frames larger than this as overlapping tiles, to bound memory (0: whole frame)", 0,
-                       16384, DEFAULT_TILE_SIZE, rw));
+      g_param_spec_int(
+          "tile-size", "Tile size",
+          "Process frames larger than this as overlapping tiles, to bound memory (0: whole frame)",
+          0, 16384, DEFAULT_TILE_SIZE, rw));
   g_object_class_install_property(
       gobject_class, PROP_TILE_OVERLAP,
-      g_param_spec_int("tile-overlap", "Tile overlap", "Pixels shared by neighbouring tiles, blended without seams",
-                       0, 8191, DEFAULT_TILE_OVERLAP, rw));
+      g_param_spec_int("tile-overlap", "Tile overlap",
+                       "Pixels shared by neighbouring tiles, blended without seams", 0, 8191,
+                       DEFAULT_TILE_OVERLAP, rw));
   g_object_class_install_property(
       gobject_class, PROP_ENABLED,
-      g_param_spec_boolean("enabled", "Enabled", "Derain; false passes buffers through untouched, without a copy",
+      g_param_spec_boolean("enabled", "Enabled",
+                           "Derain; false passes buffers through untouched, without a copy",
                            DEFAULT_ENABLED, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
       gobject_class, PROP_FRAMES_PROCESSED,
-      g_param_spec_uint64("frames-processed", "Frames processed", "Frames derained since the element started", 0,
-                          G_MAXUINT64, 0, ro));
+      g_param_spec_uint64("frames-processed", "Frames processed",
+                          "Frames derained since the element started", 0, G_MAXUINT64, 0, ro));
   g_object_class_install_property(
       gobject_class, PROP_AVERAGE_LATENCY_MS,
-      g_param_spec_double("average-latency-ms", "Average latency", "Mean time to derain one frame, in milliseconds",
-                          0, G_MAXDOUBLE, 0, ro));
+      g_param_spec_double("average-latency-ms", "Average latency",
+                          "Mean time to derain one frame, in milliseconds", 0, G_MAXDOUBLE, 0, ro));
   g_object_class_install_property(
       gobject_class, PROP_LAST_LATENCY_MS,
-      g_param_spec_double("last-latency-ms", "Last latency", "Time to derain the last frame, in milliseconds", 0,
-                          G_MAXDOUBLE, 0, ro));
+      g_param_spec_double("last-latency-ms", "Last latency",
+                          "Time to derain the last frame, in milliseconds", 0, G_MAXDOUBLE, 0, ro));
 
   gst_element_class_set_static_metadata(element_class, "SAPNet rain removal", "Filter/Effect/Video",
                                         "Removes rain streaks from video with the SAPNet network",

@@ -12,5 +12,5 @@ static gboolean plugin_init(GstPlugin *plugin) {
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, sapnet,
-                  "Rain removal (SAPNet) and rain simulation for video", plugin_init, SAPNET_VERSION,
-                  "LGPL", "sapnet", "https://github.com/sapnet/sapnet")
+                  "Rain removal (SAPNet) and rain simulation for video", plugin_init,
+                  SAPNET_VERSION, "LGPL", "sapnet", "https://github.com/sapnet/sapnet")

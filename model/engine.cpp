@@ -21,11 +21,13 @@ namespace sapnet {
 namespace {
 
 torch::Device parse_device(const std::string &name) {
-  if (name == "auto" || name.empty()) return cuda_available() ? torch::Device("cuda:0") : torch::kCPU;
+  if (name == "auto" || name.empty())
+    return cuda_available() ? torch::Device("cuda:0") : torch::kCPU;
   if (name == "cpu") return torch::kCPU;
   if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
     if (!SAPNET_WITH_CUDA)
-      throw Error("device '" + name + "': this build's LibTorch has no CUDA (configure with "
+      throw Error("device '" + name +
+                  "': this build's LibTorch has no CUDA (configure with "
                   "-Dtorch_prefix= pointing at a CUDA LibTorch)");
     if (!torch::cuda::is_available()) throw Error("device '" + name + "': no CUDA GPU is visible");
     torch::Device dev(name == "cuda" ? "cuda:0" : name);
@@ -50,7 +52,9 @@ torch::ScalarType parse_precision(const std::string &name, const torch::Device &
 
 }  // namespace
 
-bool cuda_available() { return SAPNET_WITH_CUDA && torch::cuda::is_available(); }
+bool cuda_available() {
+  return SAPNET_WITH_CUDA && torch::cuda::is_available();
+}
 
 std::string default_model_path() {
   if (const char *env = std::getenv("SAPNET_MODEL"); env && *env) return env;
@@ -102,7 +106,8 @@ struct Engine::Impl {
   // from its edge, and the weighted sum is normalised, so tiles meet without seams.
   static std::vector<int64_t> tile_starts(int64_t size, int64_t tile, int64_t step) {
     std::vector<int64_t> starts{0};
-    while (starts.back() + tile < size) starts.push_back(std::min(starts.back() + step, size - tile));
+    while (starts.back() + tile < size)
+      starts.push_back(std::min(starts.back() + step, size - tile));
     return starts;
   }
 
@@ -120,7 +125,8 @@ struct Engine::Impl {
     };
     host_out.zero_();
     auto weight_sum = torch::zeros({1, 1, height, width});
-    const auto ys = tile_starts(height, th, th - overlap), xs = tile_starts(width, tw, tw - overlap);
+    const auto ys = tile_starts(height, th, th - overlap),
+               xs = tile_starts(width, tw, tw - overlap);
     for (size_t iy = 0; iy < ys.size(); ++iy)
       for (size_t ix = 0; ix < xs.size(); ++ix) {
         const int64_t y0 = ys[iy], x0 = xs[ix];
@@ -155,7 +161,8 @@ Engine::Engine(const EngineOptions &options) : impl_(std::make_unique<Impl>()) {
 }
 
 void Engine::set_tiling(int tile_size, int tile_overlap) {
-  if (tile_size != 0 && tile_size < 16) throw Error("tile size must be 0 (whole frame) or at least 16");
+  if (tile_size != 0 && tile_size < 16)
+    throw Error("tile size must be 0 (whole frame) or at least 16");
   if (tile_overlap < 0 || (tile_size > 0 && tile_overlap * 2 >= tile_size))
     throw Error("tile overlap must be 0.." + std::to_string(tile_size / 2 - 1) + " for tile size " +
                 std::to_string(tile_size));
@@ -168,19 +175,32 @@ Engine::~Engine() = default;
 void Engine::set_stages(int stages) {
   const int most = impl_->net->config().stages;
   if (stages < 0 || stages > most)
-    throw Error("stages must be 0 (all) or 1.." + std::to_string(most) + ", got " + std::to_string(stages));
+    throw Error("stages must be 0 (all) or 1.." + std::to_string(most) + ", got " +
+                std::to_string(stages));
   impl_->stages = stages == 0 ? most : stages;
 }
 
-int Engine::stages() const { return impl_->stages; }
-const NetworkConfig &Engine::network() const { return impl_->net->config(); }
-std::string Engine::device() const { return impl_->device.str(); }
+int Engine::stages() const {
+  return impl_->stages;
+}
+const NetworkConfig &Engine::network() const {
+  return impl_->net->config();
+}
+std::string Engine::device() const {
+  return impl_->device.str();
+}
 std::string Engine::precision() const {
   return impl_->dtype == torch::kHalf ? "fp16" : impl_->dtype == torch::kBFloat16 ? "bf16" : "fp32";
 }
-std::string Engine::model_format() const { return impl_->format; }
-std::string Engine::model_path() const { return impl_->path; }
-const void *Engine::staging_buffer() const { return impl_->host_in.defined() ? impl_->host_in.data_ptr() : nullptr; }
+std::string Engine::model_format() const {
+  return impl_->format;
+}
+std::string Engine::model_path() const {
+  return impl_->path;
+}
+const void *Engine::staging_buffer() const {
+  return impl_->host_in.defined() ? impl_->host_in.data_ptr() : nullptr;
+}
 
 void Engine::process(const FrameView &in, const FrameView &out) {
   check_frame(in, "input frame");
@@ -199,7 +219,8 @@ void Engine::process_planar(const float *in, float *out, int width, int height) 
   impl_->ensure_buffers(width, height);
   std::copy(in, in + size_t(3) * width * height, impl_->host_in.data_ptr<float>());
   impl_->run();
-  std::copy(impl_->host_out.data_ptr<float>(), impl_->host_out.data_ptr<float>() + size_t(3) * width * height, out);
+  std::copy(impl_->host_out.data_ptr<float>(),
+            impl_->host_out.data_ptr<float>() + size_t(3) * width * height, out);
 }
 
 }  // namespace sapnet

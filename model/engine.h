@@ -12,11 +12,11 @@
 namespace sapnet {
 
 struct EngineOptions {
-  std::string model_path;        // empty: the bundled default model (see default_model_path())
-  std::string device = "cpu";    // "cpu", "cuda", "cuda:N" or "auto"
+  std::string model_path;          // empty: the bundled default model (see default_model_path())
+  std::string device = "cpu";      // "cpu", "cuda", "cuda:N" or "auto"
   std::string precision = "fp32";  // "fp32", "fp16", "bf16" or "auto" (fp16 on CUDA, fp32 on CPU)
-  int stages = 0;                // recurrent stages to run, 1..network stages; 0 = all (early exit)
-  int threads = 0;               // CPU intra-op threads; 0 = LibTorch's default
+  int stages = 0;   // recurrent stages to run, 1..network stages; 0 = all (early exit)
+  int threads = 0;  // CPU intra-op threads; 0 = LibTorch's default
   // Frames larger than tile_size (either side) run as overlapping tiles blended with linear ramps,
   // so that very large frames fit in memory without seams. 0 = whole frame.
   int tile_size = 0;
@@ -25,7 +25,8 @@ struct EngineOptions {
 
 class Engine {
  public:
-  // Loads the model and moves it to the device. Throws sapnet::Error naming the file and the reason.
+  // Loads the model and moves it to the device. Throws sapnet::Error naming the file and the
+  // reason.
   explicit Engine(const EngineOptions &options);
   ~Engine();
   Engine(const Engine &) = delete;
@@ -48,8 +49,8 @@ class Engine {
   std::string precision() const;     // "fp32", "fp16", "bf16"
   std::string model_format() const;  // what the model file was recognised as
   std::string model_path() const;
-  // Address of the network's input staging buffer: stable across frames of one size (tests use it to
-  // check that nothing is reallocated per frame).
+  // Address of the network's input staging buffer: stable across frames of one size (tests use it
+  // to check that nothing is reallocated per frame).
   const void *staging_buffer() const;
 
  private:

@@ -14,13 +14,18 @@ struct PackedLayout {
 
 PackedLayout packed_layout(PixelFormat f) {
   switch (f) {
-    case PixelFormat::kRGB: return {3, 0, 1, 2};
-    case PixelFormat::kBGR: return {3, 2, 1, 0};
+    case PixelFormat::kRGB:
+      return {3, 0, 1, 2};
+    case PixelFormat::kBGR:
+      return {3, 2, 1, 0};
     case PixelFormat::kRGBA:
-    case PixelFormat::kRGBx: return {4, 0, 1, 2};
+    case PixelFormat::kRGBx:
+      return {4, 0, 1, 2};
     case PixelFormat::kBGRA:
-    case PixelFormat::kBGRx: return {4, 2, 1, 0};
-    default: return {0, 0, 0, 0};
+    case PixelFormat::kBGRx:
+      return {4, 2, 1, 0};
+    default:
+      return {0, 0, 0, 0};
   }
 }
 
@@ -30,7 +35,9 @@ inline uint8_t to_byte(float x, Rounding rounding = Rounding::kTruncate) {
   return v >= 255.0f ? 255 : (v > 0.0f ? static_cast<uint8_t>(v) : 0);
 }
 
-inline float clamp255(float v) { return std::min(255.0f, std::max(0.0f, v)); }
+inline float clamp255(float v) {
+  return std::min(255.0f, std::max(0.0f, v));
+}
 
 // BT.601 limited range, the default colorimetry GStreamer gives SD/untagged YUV.
 inline void yuv_to_rgb(int y, int u, int v, float *r, float *g, float *b) {
@@ -40,7 +47,9 @@ inline void yuv_to_rgb(int y, int u, int v, float *r, float *g, float *b) {
   *b = clamp255(c + 2.017232f * d) / 255.0f;
 }
 
-inline uint8_t round_byte(float v) { return static_cast<uint8_t>(clamp255(v) + 0.5f); }
+inline uint8_t round_byte(float v) {
+  return static_cast<uint8_t>(clamp255(v) + 0.5f);
+}
 
 void yuv_to_planar(const FrameView &f, float *planar) {
   const size_t plane = size_t(f.width) * f.height;
@@ -102,14 +111,22 @@ void planar_to_yuv(const float *planar, const FrameView &f, Rounding rounding) {
 
 const char *pixel_format_name(PixelFormat f) {
   switch (f) {
-    case PixelFormat::kRGB: return "RGB";
-    case PixelFormat::kBGR: return "BGR";
-    case PixelFormat::kRGBA: return "RGBA";
-    case PixelFormat::kBGRA: return "BGRA";
-    case PixelFormat::kRGBx: return "RGBx";
-    case PixelFormat::kBGRx: return "BGRx";
-    case PixelFormat::kNV12: return "NV12";
-    case PixelFormat::kI420: return "I420";
+    case PixelFormat::kRGB:
+      return "RGB";
+    case PixelFormat::kBGR:
+      return "BGR";
+    case PixelFormat::kRGBA:
+      return "RGBA";
+    case PixelFormat::kBGRA:
+      return "BGRA";
+    case PixelFormat::kRGBx:
+      return "RGBx";
+    case PixelFormat::kBGRx:
+      return "BGRx";
+    case PixelFormat::kNV12:
+      return "NV12";
+    case PixelFormat::kI420:
+      return "I420";
   }
   return "?";
 }
@@ -121,7 +138,9 @@ PixelFormat pixel_format_from_name(const std::string &name) {
   throw Error("unsupported pixel format '" + name + "'");
 }
 
-int bytes_per_pixel(PixelFormat format) { return packed_layout(format).bpp; }
+int bytes_per_pixel(PixelFormat format) {
+  return packed_layout(format).bpp;
+}
 
 void check_frame(const FrameView &f, const char *what) {
   if (f.width <= 0 || f.height <= 0)
@@ -131,16 +150,19 @@ void check_frame(const FrameView &f, const char *what) {
   const int planes = bpp ? 1 : (f.format == PixelFormat::kNV12 ? 2 : 3);
   const int chroma_w = (f.width + 1) / 2;
   for (int p = 0; p < planes; ++p) {
-    const int row = bpp ? f.width * bpp : (p == 0 ? f.width : (planes == 2 ? 2 * chroma_w : chroma_w));
+    const int row =
+        bpp ? f.width * bpp : (p == 0 ? f.width : (planes == 2 ? 2 * chroma_w : chroma_w));
     if (!f.planes[p] || f.strides[p] < row)
-      throw Error(std::string(what) + ": plane " + std::to_string(p) + " is missing or its stride " +
-                  std::to_string(f.strides[p]) + " is shorter than a row (" + std::to_string(row) +
-                  " bytes)");
+      throw Error(std::string(what) + ": plane " + std::to_string(p) +
+                  " is missing or its stride " + std::to_string(f.strides[p]) +
+                  " is shorter than a row (" + std::to_string(row) + " bytes)");
   }
 }
 
 void copy_alpha(const FrameView &from, const FrameView &to) {
-  if (bytes_per_pixel(from.format) != 4 || bytes_per_pixel(to.format) != 4 || from.planes[0] == to.planes[0]) return;
+  if (bytes_per_pixel(from.format) != 4 || bytes_per_pixel(to.format) != 4 ||
+      from.planes[0] == to.planes[0])
+    return;
   for (int y = 0; y < to.height; ++y) {
     const uint8_t *src = from.planes[0] + size_t(y) * from.strides[0] + 3;
     uint8_t *dst = to.planes[0] + size_t(y) * to.strides[0] + 3;

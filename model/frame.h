@@ -24,7 +24,8 @@ struct FrameView {
   uint8_t *planes[3] = {nullptr, nullptr, nullptr};
   int strides[3] = {0, 0, 0};
 
-  static FrameView packed(PixelFormat format, uint8_t *data, int width, int height, int stride = 0) {
+  static FrameView packed(PixelFormat format, uint8_t *data, int width, int height,
+                          int stride = 0) {
     FrameView v;
     v.format = format;
     v.width = width;
@@ -41,9 +42,10 @@ void frame_to_planar_rgb(const FrameView &frame, float *planar);
 // rounding keeps untouched pixels exact (the rain simulator).
 enum class Rounding { kTruncate, kNearest };
 
-// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated by default. Alpha and
-// padding bytes of the destination are left as they are.
-void planar_rgb_to_frame(const float *planar, const FrameView &frame, Rounding rounding = Rounding::kTruncate);
+// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated by default. Alpha
+// and padding bytes of the destination are left as they are.
+void planar_rgb_to_frame(const float *planar, const FrameView &frame,
+                         Rounding rounding = Rounding::kTruncate);
 
 // Copies the fourth byte (alpha or padding) of every pixel from `from` to `to` when both are 4-byte
 // packed formats (all of them keep it last); does nothing otherwise.

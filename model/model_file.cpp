@@ -21,9 +21,9 @@ constexpr int kFormatVersion = 1;
 
 const std::map<std::string, at::ScalarType> &dtype_names() {
   static const std::map<std::string, at::ScalarType> names = {
-      {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf},
-      {"bfloat16", at::kBFloat16}, {"int64", at::kLong}, {"int32", at::kInt}, {"uint8", at::kByte},
-      {"bool", at::kBool}};
+      {"float32", at::kFloat},     {"float64", at::kDouble}, {"float16", at::kHalf},
+      {"bfloat16", at::kBFloat16}, {"int64", at::kLong},     {"int32", at::kInt},
+      {"uint8", at::kByte},        {"bool", at::kBool}};
   return names;
 }
 
@@ -33,7 +33,9 @@ std::string dtype_name(at::ScalarType t) {
   throw Error(std::string("cannot store tensors of type ") + c10::toString(t));
 }
 
-std::string first_line(const std::string &what) { return what.substr(0, what.find('\n')); }
+std::string first_line(const std::string &what) {
+  return what.substr(0, what.find('\n'));
+}
 
 ModelFile load_checkpoint(caffe2::serialize::PyTorchStreamReader &archive) {
   at::DataPtr data;
@@ -45,7 +47,8 @@ ModelFile load_checkpoint(caffe2::serialize::PyTorchStreamReader &archive) {
   } catch (const nlohmann::json::exception &e) {
     throw Error(std::string("corrupt checkpoint header: ") + e.what());
   }
-  if (meta.value("format", "") != kFormatName) throw Error("sapnet.json does not describe a checkpoint");
+  if (meta.value("format", "") != kFormatName)
+    throw Error("sapnet.json does not describe a checkpoint");
   if (meta.value("version", 0) > kFormatVersion)
     throw Error("checkpoint format version " + std::to_string(meta.value("version", 0)) +
                 " is newer than this build reads (" + std::to_string(kFormatVersion) + ")");
@@ -55,7 +58,8 @@ ModelFile load_checkpoint(caffe2::serialize::PyTorchStreamReader &archive) {
     model.network = network_from_json(meta.at("network"));
     model.metadata = meta.value("metadata", nlohmann::json::object());
     for (const auto &entry : meta.at("tensors")) {
-      const std::string group = entry.at("group"), name = entry.at("name"), record = entry.at("record");
+      const std::string group = entry.at("group"), name = entry.at("name"),
+                        record = entry.at("record");
       auto dt = dtype_names().find(entry.at("dtype").get<std::string>());
       if (dt == dtype_names().end()) throw Error("unknown dtype in tensor " + name);
       const std::vector<int64_t> shape = entry.at("shape");
@@ -129,7 +133,8 @@ NetworkConfig infer_network(const NamedTensors &weights) {
     if (kv.first.find(".conv_du.") != std::string::npos) c.cra = true;
   }
   if (units == 0) throw Error("not a SAPNet/PReNet state dict: no res_conv units");
-  // A state dict does not record dilations: CRA means the released SAPNet (1, 2, 4, ...), none PReNet.
+  // A state dict does not record dilations: CRA means the released SAPNet (1, 2, 4, ...), none
+  // PReNet.
   c.dilations.clear();
   for (int k = 0; k < units; ++k) c.dilations.push_back(c.cra ? (1 << k) : 1);
   if (c.cra) {
@@ -144,7 +149,8 @@ NetworkConfig infer_network(const NamedTensors &weights) {
 ModelFile load_model_file(const std::string &path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a folder, not a model file");
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path + ": is a folder, not a model file");
   bool ours = false;
   try {
     verify_zip_checksums(path);
@@ -201,13 +207,15 @@ void save_checkpoint(const std::string &path, const ModelFile &model) {
       caffe2::serialize::PyTorchStreamWriter writer(tmp);
       const std::string header = meta.dump(1);
       writer.writeRecord(kMetaRecord, header.data(), header.size());
-      for (auto &[record, tensor] : records) writer.writeRecord(record, tensor.data_ptr(), tensor.nbytes());
+      for (auto &[record, tensor] : records)
+        writer.writeRecord(record, tensor.data_ptr(), tensor.nbytes());
       writer.writeEndOfFile();
     }
     std::filesystem::rename(tmp, path);
   } catch (const c10::Error &e) {
     std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint (" + first_line(e.what_without_backtrace()) + ")");
+    throw Error(path + ": cannot write checkpoint (" + first_line(e.what_without_backtrace()) +
+                ")");
   } catch (const std::filesystem::filesystem_error &e) {
     std::remove(tmp.c_str());
     throw Error(path + ": cannot write checkpoint (" + e.what() + ")");

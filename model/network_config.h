@@ -1,5 +1,5 @@
-// Architecture of the SAPNet family, torch-free so that tools and the GStreamer element can describe a
-// model without including LibTorch.
+// Architecture of the SAPNet family, torch-free so that tools and the GStreamer element can
+// describe a model without including LibTorch.
 #pragma once
 
 #include <string>
@@ -8,11 +8,11 @@
 namespace sapnet {
 
 struct NetworkConfig {
-  int stages = 6;                            // recurrent stages sharing weights
-  int channels = 32;                         // feature width
+  int stages = 6;                              // recurrent stages sharing weights
+  int channels = 32;                           // feature width
   std::vector<int> dilations{1, 2, 4, 8, 16};  // one progressive dilated unit per entry
-  bool cra = true;                           // channel residual attention after each unit conv
-  int cra_reduction = 16;                    // squeeze ratio of the CRA bottleneck (32 -> 2)
+  bool cra = true;                             // channel residual attention after each unit conv
+  int cra_reduction = 16;                      // squeeze ratio of the CRA bottleneck (32 -> 2)
 
   // SAPNet as released by the authors.
   static NetworkConfig sapnet() { return NetworkConfig{}; }
@@ -28,8 +28,8 @@ struct NetworkConfig {
   // Throws sapnet::Error when a field is out of range.
   void validate() const;
   bool operator==(const NetworkConfig &o) const {
-    return stages == o.stages && channels == o.channels && dilations == o.dilations && cra == o.cra &&
-           cra_reduction == o.cra_reduction;
+    return stages == o.stages && channels == o.channels && dilations == o.dilations &&
+           cra == o.cra && cra_reduction == o.cra_reduction;
   }
 };
 

@@ -12,8 +12,12 @@ namespace {
 
 // Uniform in [0, 1) from 53 random bits: the same on every standard library (unlike the
 // std:: distributions, whose algorithms are implementation-defined).
-double uniform(std::mt19937_64 &rng) { return (rng() >> 11) * (1.0 / 9007199254740992.0); }
-double uniform(std::mt19937_64 &rng, double lo, double hi) { return lo + (hi - lo) * uniform(rng); }
+double uniform(std::mt19937_64 &rng) {
+  return (rng() >> 11) * (1.0 / 9007199254740992.0);
+}
+double uniform(std::mt19937_64 &rng, double lo, double hi) {
+  return lo + (hi - lo) * uniform(rng);
+}
 double normal(std::mt19937_64 &rng) {  // Box-Muller
   const double u1 = std::max(uniform(rng), 1e-300), u2 = uniform(rng);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
@@ -24,27 +28,30 @@ void blur_plane(std::vector<float> &plane, int w, int h, double sigma) {
   const int radius = std::max(1, static_cast<int>(std::ceil(3 * sigma)));
   std::vector<float> k(2 * radius + 1);
   float sum = 0;
-  for (int i = -radius; i <= radius; ++i) sum += k[i + radius] = std::exp(-0.5 * i * i / (sigma * sigma));
+  for (int i = -radius; i <= radius; ++i)
+    sum += k[i + radius] = std::exp(-0.5 * i * i / (sigma * sigma));
   for (auto &v : k) v /= sum;
   std::vector<float> tmp(plane.size());
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       float s = 0;
-      for (int i = -radius; i <= radius; ++i) s += k[i + radius] * plane[size_t(y) * w + std::clamp(x + i, 0, w - 1)];
+      for (int i = -radius; i <= radius; ++i)
+        s += k[i + radius] * plane[size_t(y) * w + std::clamp(x + i, 0, w - 1)];
       tmp[size_t(y) * w + x] = s;
     }
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       float s = 0;
-      for (int i = -radius; i <= radius; ++i) s += k[i + radius] * tmp[size_t(std::clamp(y + i, 0, h - 1)) * w + x];
+      for (int i = -radius; i <= radius; ++i)
+        s += k[i + radius] * tmp[size_t(std::clamp(y + i, 0, h - 1)) * w + x];
       plane[size_t(y) * w + x] = s;
     }
 }
 
 // Draws one streak into the layer: a segment of the given width, brightest in the middle of its
 // length, with a one-pixel soft edge.
-void draw_streak(std::vector<float> &layer, int w, int h, double cx, double cy, double len, double angle_rad,
-                 double width, float intensity) {
+void draw_streak(std::vector<float> &layer, int w, int h, double cx, double cy, double len,
+                 double angle_rad, double width, float intensity) {
   const double dx = std::sin(angle_rad), dy = std::cos(angle_rad);
   const double half = len / 2, reach = width / 2 + 1;
   const int x0 = std::max(0, int(std::floor(cx - std::abs(dx) * half - reach)));
@@ -81,15 +88,18 @@ void RainParams::validate() const {
 }
 
 RainParams sample_rain_params(std::mt19937_64 &rng) {
+  // Thin, bright streaks from sparse to dense, one direction per image. No haze: a global veil is
+  // indistinguishable from a brighter scene in a patch, and teaching the network to darken whole
+  // patches costs far more than it helps.
   RainParams p;
-  p.density = std::exp(uniform(rng, std::log(0.001), std::log(0.02)));
-  p.angle = uniform(rng, -30, 30);
-  p.angle_jitter = uniform(rng, 0, 6);
-  p.length = uniform(rng, 6, 40);
-  p.width = uniform(rng, 0.6, 2.2);
-  p.blur = uniform(rng, 0.3, 1.2);
-  p.opacity = uniform(rng, 0.25, 0.9);
-  p.haze = uniform(rng) < 0.25 ? uniform(rng, 0, 0.25) : 0.0;
+  p.density = std::exp(uniform(rng, std::log(0.0008), std::log(0.01)));
+  p.angle = uniform(rng, -25, 25);
+  p.angle_jitter = uniform(rng, 0, 5);
+  p.length = uniform(rng, 8, 40);
+  p.width = uniform(rng, 0.6, 1.8);
+  p.blur = uniform(rng, 0.2, 0.9);
+  p.opacity = uniform(rng, 0.3, 0.9);
+  p.haze = 0.0;
   return p;
 }
 
@@ -104,7 +114,8 @@ void add_rain(float *planar, int width, int height, const RainParams &params, ui
   const int streaks = static_cast<int>(params.density * area + uniform(rng));
   const double base = params.angle * M_PI / 180.0, jitter = params.angle_jitter * M_PI / 180.0;
   for (int s = 0; s < streaks; ++s) {
-    const double cx = uniform(rng, -margin, width + margin), cy = uniform(rng, -margin, height + margin);
+    const double cx = uniform(rng, -margin, width + margin),
+                 cy = uniform(rng, -margin, height + margin);
     const double len = params.length * uniform(rng, 0.5, 1.5);
     const double ang = base + jitter * normal(rng);
     const float intensity = static_cast<float>(params.opacity * uniform(rng, 0.6, 1.0));

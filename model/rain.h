@@ -9,20 +9,20 @@
 namespace sapnet {
 
 struct RainParams {
-  double density = 0.004;  // streaks per pixel of image area (0.004: ~40 per 100x100)
-  double angle = 0.0;      // mean streak angle in degrees from vertical (positive leans right)
+  double density = 0.004;     // streaks per pixel of image area (0.004: ~40 per 100x100)
+  double angle = 0.0;         // mean streak angle in degrees from vertical (positive leans right)
   double angle_jitter = 4.0;  // per-streak spread of the angle, degrees
-  double length = 18.0;    // mean streak length in pixels
-  double width = 1.0;      // streak width in pixels
-  double blur = 0.6;       // Gaussian blur sigma of the rain layer in pixels (0 = none)
-  double opacity = 0.6;    // peak brightness a streak adds (0..1)
-  double haze = 0.0;       // veil towards a bright airlight (0..1)
+  double length = 18.0;       // mean streak length in pixels
+  double width = 1.0;         // streak width in pixels
+  double blur = 0.6;          // Gaussian blur sigma of the rain layer in pixels (0 = none)
+  double opacity = 0.6;       // peak brightness a streak adds (0..1)
+  double haze = 0.0;          // veil towards a bright airlight (0..1)
 
   // Throws sapnet::Error when a value is out of range.
   void validate() const;
 };
 
-// Random parameters spanning light (Rain100L-like) to heavy rain, for training.
+// Random parameters spanning sparse to dense streaks (no haze), for training.
 RainParams sample_rain_params(std::mt19937_64 &rng);
 
 // Adds rain to planar RGB floats in [0, 1] (3 x height x width), in place. The same (params, seed,

@@ -69,9 +69,9 @@ SAPNetImpl::SAPNetImpl(const NetworkConfig &config) : config_(config) {
   const int c = config_.channels;
   conv0_ = wrap(*this, "conv0", conv3x3(6, c));
   for (size_t k = 0; k < config_.dilations.size(); ++k) {
-    units_.push_back(register_module(
-        "res_conv" + std::to_string(k + 1),
-        DilatedUnit(c, config_.dilations[k], config_.cra, config_.cra_reduction)));
+    units_.push_back(
+        register_module("res_conv" + std::to_string(k + 1),
+                        DilatedUnit(c, config_.dilations[k], config_.cra, config_.cra_reduction)));
   }
   gate_i_ = wrap(*this, "conv_i", conv3x3(2 * c, c));
   gate_f_ = wrap(*this, "conv_f", conv3x3(2 * c, c));
@@ -128,7 +128,8 @@ std::string join(const std::vector<std::string> &items, size_t most = 8) {
 
 }  // namespace
 
-void load_weights(SAPNetImpl &net, const std::vector<std::pair<std::string, torch::Tensor>> &weights) {
+void load_weights(SAPNetImpl &net,
+                  const std::vector<std::pair<std::string, torch::Tensor>> &weights) {
   auto params = net.named_parameters(/*recurse=*/true);
   std::map<std::string, torch::Tensor> given(weights.begin(), weights.end());
   std::vector<std::string> missing, unexpected, mismatched;

@@ -22,7 +22,8 @@ class ChannelResidualAttentionImpl : public torch::nn::Module {
 TORCH_MODULE(ChannelResidualAttention);
 
 // One progressive dilated unit: conv(dil) -> [CRA] -> ReLU -> conv(dil) -> [CRA] -> ReLU.
-// Children are named as in the authors' nn.Sequential ("0", "1", "3", "4" with CRA; "0", "2" without).
+// Children are named as in the authors' nn.Sequential ("0", "1", "3", "4" with CRA; "0", "2"
+// without).
 class DilatedUnitImpl : public torch::nn::Module {
  public:
   DilatedUnitImpl(int channels, int dilation, bool cra, int cra_reduction);
@@ -38,8 +39,8 @@ class SAPNetImpl : public torch::nn::Module {
  public:
   explicit SAPNetImpl(const NetworkConfig &config = NetworkConfig::sapnet());
 
-  // rainy: N x 3 x H x W in [0, 1]. Returns the image after each stage (at most `stages`, default all);
-  // the last entry is the derained result.
+  // rainy: N x 3 x H x W in [0, 1]. Returns the image after each stage (at most `stages`, default
+  // all); the last entry is the derained result.
   std::vector<torch::Tensor> forward_stages(const torch::Tensor &rainy, int stages = 0);
   torch::Tensor forward(const torch::Tensor &rainy) { return forward_stages(rainy).back(); }
 
@@ -55,7 +56,8 @@ TORCH_MODULE(SAPNet);
 
 // Copies weights into `net` by name. Throws sapnet::Error listing missing and unexpected keys and
 // every shape mismatch (file shape vs network shape); `net` is left untouched then.
-void load_weights(SAPNetImpl &net, const std::vector<std::pair<std::string, torch::Tensor>> &weights);
+void load_weights(SAPNetImpl &net,
+                  const std::vector<std::pair<std::string, torch::Tensor>> &weights);
 
 // The network's parameters by name, detached (what a checkpoint stores).
 std::vector<std::pair<std::string, torch::Tensor>> weights_of(const SAPNetImpl &net);

@@ -18,7 +18,19 @@ namespace {
 struct PyObject;
 using Obj = std::shared_ptr<PyObject>;
 struct PyObject {
-  enum Kind { kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kTensor, kOpaque };
+  enum Kind {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kTuple,
+    kList,
+    kDict,
+    kGlobal,
+    kTensor,
+    kOpaque
+  };
   Kind kind = kNone;
   int64_t integer = 0;
   double real = 0;
@@ -35,10 +47,11 @@ Obj make(PyObject::Kind kind) {
 
 at::ScalarType storage_dtype(const std::string &name) {
   static const std::map<std::string, at::ScalarType> types = {
-      {"FloatStorage", at::kFloat},   {"DoubleStorage", at::kDouble}, {"HalfStorage", at::kHalf},
-      {"BFloat16Storage", at::kBFloat16}, {"LongStorage", at::kLong}, {"IntStorage", at::kInt},
-      {"ShortStorage", at::kShort},   {"CharStorage", at::kChar},     {"ByteStorage", at::kByte},
-      {"BoolStorage", at::kBool}};
+      {"FloatStorage", at::kFloat}, {"DoubleStorage", at::kDouble},
+      {"HalfStorage", at::kHalf},   {"BFloat16Storage", at::kBFloat16},
+      {"LongStorage", at::kLong},   {"IntStorage", at::kInt},
+      {"ShortStorage", at::kShort}, {"CharStorage", at::kChar},
+      {"ByteStorage", at::kByte},   {"BoolStorage", at::kBool}};
   auto it = types.find(name);
   if (it == types.end()) throw Error("unsupported tensor storage type torch." + name);
   return it->second;
@@ -54,54 +67,119 @@ class Unpickler {
       if (pos_ >= in_.size()) throw Error("pickle ends without STOP (truncated data.pkl)");
       const uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                                   // PROTO
-        case 0x95: take(8); break;                                  // FRAME
-        case '.': return pop();                                     // STOP
-        case '(': marks_.push_back(stack_.size()); break;           // MARK
-        case 'N': stack_.push_back(make(PyObject::kNone)); break;   // NONE
-        case 0x88: push_bool(true); break;                          // NEWTRUE
-        case 0x89: push_bool(false); break;                         // NEWFALSE
-        case 'K': push_int(byte()); break;                          // BININT1
-        case 'M': push_int(uint16()); break;                        // BININT2
-        case 'J': push_int(static_cast<int32_t>(uint32())); break;  // BININT
-        case 0x8a: push_long(byte()); break;                        // LONG1
-        case 'G': push_float(); break;                              // BINFLOAT
-        case 'X': push_string(uint32()); break;                     // BINUNICODE
-        case 0x8c: push_string(byte()); break;                      // SHORT_BINUNICODE
-        case ')': stack_.push_back(make(PyObject::kTuple)); break;  // EMPTY_TUPLE
-        case ']': stack_.push_back(make(PyObject::kList)); break;   // EMPTY_LIST
-        case '}': stack_.push_back(make(PyObject::kDict)); break;   // EMPTY_DICT
-        case 't': push_sequence(PyObject::kTuple, pop_mark()); break;  // TUPLE
-        case 'l': push_sequence(PyObject::kList, pop_mark()); break;   // LIST
-        case 0x85: push_sequence(PyObject::kTuple, pop_n(1)); break;   // TUPLE1
-        case 0x86: push_sequence(PyObject::kTuple, pop_n(2)); break;   // TUPLE2
-        case 0x87: push_sequence(PyObject::kTuple, pop_n(3)); break;   // TUPLE3
-        case 'a': append(pop_n(1)); break;                             // APPEND
-        case 'e': append(pop_mark()); break;                           // APPENDS
-        case 's': set_items(pop_n(2)); break;                          // SETITEM
-        case 'u': set_items(pop_mark()); break;                        // SETITEMS
-        case 'q': memo_[byte()] = top(); break;                        // BINPUT
-        case 'r': memo_[uint32()] = top(); break;                      // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;                 // MEMOIZE
-        case 'h': stack_.push_back(memo(byte())); break;               // BINGET
-        case 'j': stack_.push_back(memo(uint32())); break;             // LONG_BINGET
-        case 'c': {                                                    // GLOBAL
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          take(8);
+          break;  // FRAME
+        case '.':
+          return pop();  // STOP
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case 'N':
+          stack_.push_back(make(PyObject::kNone));
+          break;  // NONE
+        case 0x88:
+          push_bool(true);
+          break;  // NEWTRUE
+        case 0x89:
+          push_bool(false);
+          break;  // NEWFALSE
+        case 'K':
+          push_int(byte());
+          break;  // BININT1
+        case 'M':
+          push_int(uint16());
+          break;  // BININT2
+        case 'J':
+          push_int(static_cast<int32_t>(uint32()));
+          break;  // BININT
+        case 0x8a:
+          push_long(byte());
+          break;  // LONG1
+        case 'G':
+          push_float();
+          break;  // BINFLOAT
+        case 'X':
+          push_string(uint32());
+          break;  // BINUNICODE
+        case 0x8c:
+          push_string(byte());
+          break;  // SHORT_BINUNICODE
+        case ')':
+          stack_.push_back(make(PyObject::kTuple));
+          break;  // EMPTY_TUPLE
+        case ']':
+          stack_.push_back(make(PyObject::kList));
+          break;  // EMPTY_LIST
+        case '}':
+          stack_.push_back(make(PyObject::kDict));
+          break;  // EMPTY_DICT
+        case 't':
+          push_sequence(PyObject::kTuple, pop_mark());
+          break;  // TUPLE
+        case 'l':
+          push_sequence(PyObject::kList, pop_mark());
+          break;  // LIST
+        case 0x85:
+          push_sequence(PyObject::kTuple, pop_n(1));
+          break;  // TUPLE1
+        case 0x86:
+          push_sequence(PyObject::kTuple, pop_n(2));
+          break;  // TUPLE2
+        case 0x87:
+          push_sequence(PyObject::kTuple, pop_n(3));
+          break;  // TUPLE3
+        case 'a':
+          append(pop_n(1));
+          break;  // APPEND
+        case 'e':
+          append(pop_mark());
+          break;  // APPENDS
+        case 's':
+          set_items(pop_n(2));
+          break;  // SETITEM
+        case 'u':
+          set_items(pop_mark());
+          break;  // SETITEMS
+        case 'q':
+          memo_[byte()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[uint32()] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          stack_.push_back(memo(byte()));
+          break;  // BINGET
+        case 'j':
+          stack_.push_back(memo(uint32()));
+          break;     // LONG_BINGET
+        case 'c': {  // GLOBAL
           std::string module = line();
           push_global(module, line());
           break;
         }
-        case 0x93: {                                                   // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           auto name = pop(), module = pop();
           push_global(module->text, name->text);
           break;
         }
-        case 'Q': stack_.push_back(load_storage(pop())); break;  // BINPERSID
-        case 'R': {                                              // REDUCE
+        case 'Q':
+          stack_.push_back(load_storage(pop()));
+          break;     // BINPERSID
+        case 'R': {  // REDUCE
           auto args = pop(), callable = pop();
           stack_.push_back(reduce(*callable, *args));
           break;
         }
-        case 'b': pop(); break;  // BUILD: state of an object (an OrderedDict's _metadata) is not needed
+        case 'b':
+          pop();
+          break;  // BUILD: state of an object (an OrderedDict's _metadata) is not needed
         default: {
           char hex[8];
           std::snprintf(hex, sizeof hex, "0x%02x", op);
@@ -225,7 +303,8 @@ class Unpickler {
   }
 
   static int64_t as_int(const Obj &o) {
-    if (o->kind != PyObject::kInt) throw Error("pickle: expected an integer in a tensor description");
+    if (o->kind != PyObject::kInt)
+      throw Error("pickle: expected an integer in a tensor description");
     return o->integer;
   }
   static std::vector<int64_t> as_ints(const Obj &o) {
@@ -237,8 +316,8 @@ class Unpickler {
 
   // ('storage', torch.XStorage, key, location, numel): a record "data/<key>" of the archive.
   Obj load_storage(const Obj &pid) {
-    if (pid->kind != PyObject::kTuple || pid->items.size() < 5 || pid->items[0]->text != "storage" ||
-        pid->items[1]->kind != PyObject::kGlobal)
+    if (pid->kind != PyObject::kTuple || pid->items.size() < 5 ||
+        pid->items[0]->text != "storage" || pid->items[1]->kind != PyObject::kGlobal)
       throw Error("pickle: unsupported persistent id (not a tensor storage)");
     const std::string key = pid->items[2]->text;
     auto cached = storages_.find(key);
@@ -250,8 +329,8 @@ class Unpickler {
     std::tie(data, size) = archive_.getRecord("data/" + key);
     const size_t expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
     if (size != expected)
-      throw Error("tensor storage data/" + key + " has " + std::to_string(size) + " bytes, expected " +
-                  std::to_string(expected));
+      throw Error("tensor storage data/" + key + " has " + std::to_string(size) +
+                  " bytes, expected " + std::to_string(expected));
     auto o = make(PyObject::kTensor);
     o->tensor = at::empty({numel}, at::TensorOptions().dtype(dtype));
     std::memcpy(o->tensor.data_ptr(), data.get(), size);
@@ -297,13 +376,16 @@ class Unpickler {
 void check_readable(const std::string &path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec)) throw Error(path + ": is a folder, not a model file");
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(path + ": is a folder, not a model file");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw Error(path + ": cannot be opened for reading");
 }
 
 // The first line of a c10::Error, without LibTorch's C++ backtrace.
-std::string first_line(const std::string &what) { return what.substr(0, what.find('\n')); }
+std::string first_line(const std::string &what) {
+  return what.substr(0, what.find('\n'));
+}
 
 }  // namespace
 
@@ -328,21 +410,23 @@ NamedTensors read_torch_state_dict(const std::string &path) {
     const std::string bytes(static_cast<const char *>(data.get()), size);
     Obj root = Unpickler(bytes, archive).run();
     if (root->kind != PyObject::kDict)
-      throw Error("the pickled object is not a dict of tensors (a whole model? save its state_dict())");
+      throw Error(
+          "the pickled object is not a dict of tensors (a whole model? save its state_dict())");
     NamedTensors out;
     for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
       const auto &key = root->items[i], &value = root->items[i + 1];
       if (key->kind != PyObject::kString || value->kind != PyObject::kTensor)
-        throw Error("the dict holds something other than named tensors (a training checkpoint? "
-                    "save the model's state_dict())");
+        throw Error(
+            "the dict holds something other than named tensors (a training checkpoint? "
+            "save the model's state_dict())");
       out.emplace_back(key->text, value->tensor);
     }
     return out;
   } catch (const Error &e) {
     throw Error(path + ": " + e.what());
   } catch (const c10::Error &e) {
-    throw Error(path + ": not a readable PyTorch zip file (" + first_line(e.what_without_backtrace()) +
-                ")");
+    throw Error(path + ": not a readable PyTorch zip file (" +
+                first_line(e.what_without_backtrace()) + ")");
   }
 }
 

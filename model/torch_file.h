@@ -1,8 +1,8 @@
 // Reads the tensors of a file written by PyTorch's torch.save (zip format) without Python.
 //
 // LibTorch's own pickle_load cannot read state dicts saved from CUDA tensors inside an OrderedDict
-// (it drops OrderedDicts and insists on the saved device), so this is a small pickle machine for the
-// opcodes torch.save emits for a state dict. Tensors always land on the CPU.
+// (it drops OrderedDicts and insists on the saved device), so this is a small pickle machine for
+// the opcodes torch.save emits for a state dict. Tensors always land on the CPU.
 #pragma once
 
 #include <ATen/core/Tensor.h>

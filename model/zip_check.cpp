@@ -26,8 +26,12 @@ uint32_t crc32(const uint8_t *data, size_t n) {
   return c ^ 0xFFFFFFFFu;
 }
 
-uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24; }
-uint16_t le16(const uint8_t *p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint32_t le32(const uint8_t *p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | uint32_t(p[3]) << 24;
+}
+uint16_t le16(const uint8_t *p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
 
 }  // namespace
 
@@ -44,13 +48,16 @@ void verify_zip_checksums(const std::string &path) {
       eocd = i;
       break;
     }
-  if (eocd == std::string::npos) throw Error("no zip central directory (truncated or not a zip archive)");
+  if (eocd == std::string::npos)
+    throw Error("no zip central directory (truncated or not a zip archive)");
   const uint32_t entries = le16(&bytes[eocd + 10]);
   const uint64_t dir_offset = le32(&bytes[eocd + 16]);
-  if (dir_offset == 0xFFFFFFFFu || entries == 0xFFFF) return;  // zip64: larger than our models; skip
+  if (dir_offset == 0xFFFFFFFFu || entries == 0xFFFF)
+    return;  // zip64: larger than our models; skip
   size_t p = dir_offset;
   for (uint32_t e = 0; e < entries; ++e) {
-    if (p + 46 > bytes.size() || le32(&bytes[p]) != 0x02014b50) throw Error("damaged zip central directory");
+    if (p + 46 > bytes.size() || le32(&bytes[p]) != 0x02014b50)
+      throw Error("damaged zip central directory");
     const uint16_t method = le16(&bytes[p + 10]);
     const uint32_t crc = le32(&bytes[p + 16]), size = le32(&bytes[p + 20]);
     const uint16_t name_len = le16(&bytes[p + 28]), extra_len = le16(&bytes[p + 30]),
@@ -59,11 +66,13 @@ void verify_zip_checksums(const std::string &path) {
     if (p + 46 + name_len > bytes.size()) throw Error("damaged zip central directory");
     const std::string name(reinterpret_cast<const char *>(&bytes[p + 46]), name_len);
     p += 46 + name_len + extra_len + comment_len;
-    if (method != 0 || size == 0xFFFFFFFFu || local == 0xFFFFFFFFu) continue;  // only stored records
+    if (method != 0 || size == 0xFFFFFFFFu || local == 0xFFFFFFFFu)
+      continue;  // only stored records
     if (local + 30 > bytes.size() || le32(&bytes[local]) != 0x04034b50)
       throw Error("record " + name + ": damaged local header");
     const size_t data = local + 30 + le16(&bytes[local + 26]) + le16(&bytes[local + 28]);
-    if (data + size > bytes.size()) throw Error("record " + name + " is cut short (truncated file)");
+    if (data + size > bytes.size())
+      throw Error("record " + name + " is cut short (truncated file)");
     if (crc32(&bytes[data], size) != crc)
       throw Error("record " + name + " fails its CRC-32 check (the file is damaged)");
   }

@@ -1,5 +1,5 @@
-// Checks every record of a zip archive (PyTorch's files are uncompressed zips) against the CRC-32 in
-// its central directory. LibTorch's reader does not, so a damaged model would load silently.
+// Checks every record of a zip archive (PyTorch's files are uncompressed zips) against the CRC-32
+// in its central directory. LibTorch's reader does not, so a damaged model would load silently.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
-// Where tests find ../shared (data, weights, fixtures): $SAPNET_SHARED_DIR, set by meson. Tests that
-// need it skip with a clear message when it is absent.
+// Where tests find ../shared (data, weights, fixtures): $SAPNET_SHARED_DIR, set by meson. Tests
+// that need it skip with a clear message when it is absent.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -28,7 +28,9 @@ class TempDir {
     std::error_code ec;
     if (!path_.empty()) std::filesystem::remove_all(path_, ec);
   }
-  std::string operator/(const std::string &name) const { return (std::filesystem::path(path_) / name).string(); }
+  std::string operator/(const std::string &name) const {
+    return (std::filesystem::path(path_) / name).string();
+  }
   const std::string &path() const { return path_; }
 
  private:
@@ -38,6 +40,6 @@ class TempDir {
 }  // namespace sapnet::testing
 
 // Skips the test when a file of ../shared is missing.
-#define SAPNET_REQUIRE_SHARED(var, relative)                                                  \
-  const std::string var = sapnet::testing::shared_path(relative);                             \
+#define SAPNET_REQUIRE_SHARED(var, relative)                      \
+  const std::string var = sapnet::testing::shared_path(relative); \
   if (var.empty()) GTEST_SKIP() << "../shared/" << relative << " is absent (set SAPNET_SHARED_DIR)"

@@ -60,13 +60,15 @@ TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
   SAPNET_REQUIRE_SHARED(fixtures, "fixtures/official-sapnet");
   if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
   testing::TempDir tmp;
-  auto r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/a' --model '" + weights + "'");
+  auto r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/a' --model '" +
+               weights + "'");
   ASSERT_EQ(r.status, 0) << r.out;
   const RgbImage ours = read_image(tmp / "a/rain-064-crop.png");
   const RgbImage theirs = read_image(fixtures + "/rain-064-crop.sapnet6.png");
   ASSERT_EQ(ours.pixels.size(), theirs.pixels.size());
   int off = 0;
-  for (size_t i = 0; i < ours.pixels.size(); ++i) off += std::abs(ours.pixels[i] - theirs.pixels[i]) > 1;
+  for (size_t i = 0; i < ours.pixels.size(); ++i)
+    off += std::abs(ours.pixels[i] - theirs.pixels[i]) > 1;
   EXPECT_EQ(off, 0);
 
   r = run("import '" + weights + "' -o '" + tmp.path() + "/imported.sapnet'");
@@ -74,23 +76,45 @@ TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
   r = run("info --json '" + tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(last_json_line(r.out)["parameters"], 180483);
-  r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/b' --model '" + tmp.path() +
-          "/imported.sapnet'");
+  r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/b' --model '" +
+          tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(read_image(tmp / "b/rain-064-crop.png").pixels, ours.pixels);
+}
+
+TEST(Cli, BundledModelIsUsedWithoutModelAndCarriesItsCard) {
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  testing::TempDir tmp;
+  RgbImage img(24, 16);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 7);
+  write_image(tmp / "in.png", img);
+  auto r = run("derain '" + tmp.path() + "/in.png' -o '" + tmp.path() + "/out' --stages 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("bundled default model"), std::string::npos) << r.out;
+  EXPECT_EQ(read_image(tmp / "out/in.png").width, 24);
+  // The model card lives in the checkpoint: how it was trained and what it scored.
+  auto path = r.out.substr(r.out.find("sapnet: /") + 8);
+  path = path.substr(0, path.find(':'));
+  auto info = run("info --json '" + path + "'");
+  ASSERT_EQ(info.status, 0) << info.out;
+  const auto j = last_json_line(info.out);
+  EXPECT_GT(j["metadata"]["training"]["steps"].get<int>(), 0);
+  EXPECT_TRUE(j["metadata"]["training"]["loss_terms"].contains("ssim"));
 }
 
 TEST(Cli, ErrorsNameTheFile_n) {
   testing::TempDir tmp;
   std::ofstream(tmp / "bad.pth") << "garbage";
-  auto r = run("derain '" + tmp.path() + "' -o '" + tmp.path() + "/out' --model '" + tmp.path() + "/bad.pth'");
+  auto r = run("derain '" + tmp.path() + "' -o '" + tmp.path() + "/out' --model '" + tmp.path() +
+               "/bad.pth'");
   EXPECT_NE(r.status, 0);
   auto r2 = run("info '" + tmp.path() + "/bad.pth'");
   EXPECT_NE(r2.status, 0);
   EXPECT_NE(r2.out.find("bad.pth"), std::string::npos) << r2.out;
 
   // No --model and no default model: says so and names where it looked.
-  auto r3 = run("derain '" + tmp.path() + "/bad.pth' -o '" + tmp.path() + "/out'", "SAPNET_MODEL=" + tmp.path() + "/none.sapnet");
+  auto r3 = run("derain '" + tmp.path() + "/bad.pth' -o '" + tmp.path() + "/out'",
+                "SAPNET_MODEL=" + tmp.path() + "/none.sapnet");
   EXPECT_NE(r3.status, 0);
   EXPECT_NE(r3.out.find("none.sapnet"), std::string::npos) << r3.out;
 
@@ -113,15 +137,18 @@ TEST(Cli, CtrlCSavesAResumableCheckpoint) {
   std::filesystem::create_directories(tmp / "clean");
   for (int k = 0; k < 2; ++k) {
     RgbImage img(40, 40);
-    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * (k + 3));
+    for (size_t i = 0; i < img.pixels.size(); ++i)
+      img.pixels[i] = static_cast<uint8_t>(i * (k + 3));
     write_image(tmp / ("clean/" + std::to_string(k) + ".png"), img);
   }
-  const std::string train = std::string("'") + exe + "' train --clean '" + tmp.path() + "/clean' --patch 16 --batch 2 " +
-                            "--stages 1 --channels 16 --dilations 1 --w-seg 0 --steps-per-epoch 1 --epochs 100000 " +
-                            "--threads 1 -o '" + tmp.path() + "/run'";
+  const std::string train =
+      std::string("'") + exe + "' train --clean '" + tmp.path() + "/clean' --patch 16 --batch 2 " +
+      "--stages 1 --channels 16 --dilations 1 --w-seg 0 --steps-per-epoch 1 --epochs 100000 " +
+      "--threads 1 -o '" + tmp.path() + "/run'";
   // Start training, wait for the first epoch's checkpoint, then interrupt it as Ctrl-C would.
   const std::string script = train + " >/dev/null 2>&1 & pid=$!; for i in $(seq 600); do " +
-                             "[ -f '" + tmp.path() + "/run/last.sapnet' ] && break; sleep 0.1; done; " +
+                             "[ -f '" + tmp.path() +
+                             "/run/last.sapnet' ] && break; sleep 0.1; done; " +
                              "kill -INT $pid; wait $pid; echo \"status=$?\"";
   FILE *p = popen(script.c_str(), "r");
   char buf[256] = {};
@@ -134,8 +161,9 @@ TEST(Cli, CtrlCSavesAResumableCheckpoint) {
   const auto j = last_json_line(info.out);
   EXPECT_GE(j["metadata"]["training"]["steps"].get<int>(), 1);
   // --resume picks it up and runs to a (now smaller) epoch count.
-  auto resumed = run("train --clean '" + tmp.path() + "/clean' --patch 16 --batch 2 --w-seg 0 --steps-per-epoch 1 " +
-                     "--epochs " + std::to_string(j["metadata"]["training"]["epoch"].get<int>() + 2) +
+  auto resumed = run("train --clean '" + tmp.path() +
+                     "/clean' --patch 16 --batch 2 --w-seg 0 --steps-per-epoch 1 " + "--epochs " +
+                     std::to_string(j["metadata"]["training"]["epoch"].get<int>() + 2) +
                      " --threads 1 --resume -o '" + tmp.path() + "/run'");
   EXPECT_EQ(resumed.status, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;

@@ -40,9 +40,13 @@ class EngineTest : public ::testing::Test {
     net->eval();
     torch::NoGradGuard g;
     auto x = torch::from_blob(const_cast<uint8_t *>(rgb.data()), {h, w, 3}, torch::kUInt8)
-                 .permute({2, 0, 1}).unsqueeze(0).to(torch::kFloat).div(255.0f);
+                 .permute({2, 0, 1})
+                 .unsqueeze(0)
+                 .to(torch::kFloat)
+                 .div(255.0f);
     auto y = net->forward_stages(x, stages).back();
-    auto out = (y.clamp(0, 1) * 255.0f).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
+    auto out =
+        (y.clamp(0, 1) * 255.0f).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous();
     return std::vector<uint8_t>(out.data_ptr<uint8_t>(), out.data_ptr<uint8_t>() + out.numel());
   }
 
@@ -79,7 +83,11 @@ TEST_F(EngineTest, EveryPackedLayoutGivesTheSameImageWithPaddedStrides) {
     std::vector<uint8_t> frame(size_t(stride) * h, 200);
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
-        for (int c = 0; c < 3; ++c) frame[y * stride + x * l.bpp + (c == 0 ? l.r : c == 1 ? l.g : l.b)] = rgb[(y * w + x) * 3 + c];
+        for (int c = 0; c < 3; ++c)
+          frame[y * stride + x * l.bpp +
+                (c == 0   ? l.r
+                 : c == 1 ? l.g
+                          : l.b)] = rgb[(y * w + x) * 3 + c];
     auto view = FrameView::packed(l.f, frame.data(), w, h, stride);
     engine_->process(view, view);  // in place
     for (int y = 0; y < h; ++y)
@@ -102,7 +110,8 @@ TEST_F(EngineTest, OddSizesIncludingOnePixel) {
     std::vector<uint8_t> out(in.size());
     engine_->process(FrameView::packed(PixelFormat::kRGB, in.data(), w, h),
                      FrameView::packed(PixelFormat::kRGB, out.data(), w, h));
-    for (size_t i = 0; i < out.size(); ++i) ASSERT_LE(std::abs(int(out[i]) - int(expected[i])), 1) << w << "x" << h;
+    for (size_t i = 0; i < out.size(); ++i)
+      ASSERT_LE(std::abs(int(out[i]) - int(expected[i])), 1) << w << "x" << h;
   }
 }
 
@@ -143,13 +152,15 @@ TEST_F(EngineTest, TilesMeetWithoutSeams) {
   std::vector<float> in(3 * w * h), whole(in.size()), tiled(in.size());
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) in[(c * h + y) * w + x] = 0.3f + 0.2f * std::sin(0.05f * x + 0.07f * y + c);
+      for (int x = 0; x < w; ++x)
+        in[(c * h + y) * w + x] = 0.3f + 0.2f * std::sin(0.05f * x + 0.07f * y + c);
   engine_->set_stages(1);
   engine_->process_planar(in.data(), whole.data(), w, h);
   engine_->set_tiling(32, 8);
   engine_->process_planar(in.data(), tiled.data(), w, h);
   double worst = 0;
-  for (size_t i = 0; i < in.size(); ++i) worst = std::max(worst, double(std::abs(whole[i] - tiled[i])));
+  for (size_t i = 0; i < in.size(); ++i)
+    worst = std::max(worst, double(std::abs(whole[i] - tiled[i])));
   EXPECT_LT(worst, 0.05);
   EXPECT_GT(worst, 0.0);  // tiling did happen
   EXPECT_THROW(engine_->set_tiling(32, 16), Error);

@@ -40,7 +40,8 @@ TEST_P(PackedFormats, ChannelsLandInTheirPlanes) {
     for (int x = 0; x < w * c.bpp; ++x) {
       const bool colour = x % c.bpp == c.r || x % c.bpp == c.g || x % c.bpp == c.b;
       // Colour bytes round-trip exactly; alpha and row padding stay untouched.
-      EXPECT_EQ(back[y * stride + x], colour ? data[y * stride + x] : 77) << "byte " << x << " row " << y;
+      EXPECT_EQ(back[y * stride + x], colour ? data[y * stride + x] : 77)
+          << "byte " << x << " row " << y;
     }
   EXPECT_EQ(back[stride - 1], 77);
 }
@@ -87,7 +88,8 @@ TEST(FrameYuv, GreyRoundTripsThroughI420AndNV12) {
     }
     const auto y0 = y;
     planar_rgb_to_frame(planar.data(), f);
-    for (int i = 0; i < w * h; ++i) EXPECT_NEAR(y[i], y0[i], 1) << pixel_format_name(format) << " pixel " << i;
+    for (int i = 0; i < w * h; ++i)
+      EXPECT_NEAR(y[i], y0[i], 1) << pixel_format_name(format) << " pixel " << i;
   }
 }
 

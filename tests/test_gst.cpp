@@ -1,5 +1,6 @@
 // The GStreamer elements through GstHarness: every format against the Engine, odd sizes and padded
-// strides, renegotiation, passthrough, live property changes, bad models, memory over 300 frames, rainsim.
+// strides, renegotiation, passthrough, live property changes, bad models, memory over 300 frames,
+// rainsim.
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -35,8 +36,9 @@ class GstTest : public ::testing::Test {
   }
 
   static GstCaps *caps(const char *format, int w, int h) {
-    return gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, "width", G_TYPE_INT, w, "height",
-                               G_TYPE_INT, h, "framerate", GST_TYPE_FRACTION, 25, 1, nullptr);
+    return gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, "width", G_TYPE_INT,
+                               w, "height", G_TYPE_INT, h, "framerate", GST_TYPE_FRACTION, 25, 1,
+                               nullptr);
   }
 
   // A buffer of random bytes laid out as GStreamer lays out `info` (rows padded to 4 bytes).
@@ -51,7 +53,8 @@ class GstTest : public ::testing::Test {
   }
 
   // What the Engine makes of the same frame, as bytes of the same layout.
-  std::vector<uint8_t> engine_output(GstBuffer *in, GstVideoInfo *info, const std::string &model, int stages) {
+  std::vector<uint8_t> engine_output(GstBuffer *in, GstVideoInfo *info, const std::string &model,
+                                     int stages) {
     GstBuffer *copy = gst_buffer_copy_deep(in);
     GstVideoFrame frame;
     EXPECT_TRUE(gst_video_frame_map(&frame, info, copy, GST_MAP_READWRITE));
@@ -93,7 +96,8 @@ class GstTest : public ::testing::Test {
                        GST_VIDEO_FORMAT_INFO_PSTRIDE(f, p);
       for (int y = 0; y < rows; ++y)
         for (int x = 0; x < cols; ++x) {
-          const size_t i = GST_VIDEO_INFO_PLANE_OFFSET(&info, p) + size_t(y) * GST_VIDEO_INFO_PLANE_STRIDE(&info, p) + x;
+          const size_t i = GST_VIDEO_INFO_PLANE_OFFSET(&info, p) +
+                           size_t(y) * GST_VIDEO_INFO_PLANE_STRIDE(&info, p) + x;
           mismatches += std::abs(int(a[i]) - int(b[i])) > 1;
         }
     }
@@ -115,8 +119,9 @@ TEST_F(GstTest, EveryFormatAndOddSizeMatchesTheEngine) {
     const char *format;
     int w, h;
   };
-  for (Case c : {Case{"RGB", 33, 7}, Case{"BGR", 1, 1}, Case{"RGBA", 16, 9}, Case{"BGRA", 5, 3}, Case{"RGBx", 7, 5},
-                 Case{"BGRx", 12, 8}, Case{"NV12", 18, 10}, Case{"I420", 33, 7}, Case{"NV12", 1, 1}}) {
+  for (Case c : {Case{"RGB", 33, 7}, Case{"BGR", 1, 1}, Case{"RGBA", 16, 9}, Case{"BGRA", 5, 3},
+                 Case{"RGBx", 7, 5}, Case{"BGRx", 12, 8}, Case{"NV12", 18, 10}, Case{"I420", 33, 7},
+                 Case{"NV12", 1, 1}}) {
     GstHarness *h = harness();
     GstCaps *cp = caps(c.format, c.w, c.h);
     gst_harness_set_src_caps(h, gst_caps_ref(cp));
@@ -127,7 +132,8 @@ TEST_F(GstTest, EveryFormatAndOddSizeMatchesTheEngine) {
     const auto expected = engine_output(in, &info, model_, 1);
     GstBuffer *out = gst_harness_push_and_pull(h, in);
     ASSERT_NE(out, nullptr) << c.format;
-    const std::string what = std::string(c.format) + " " + std::to_string(c.w) + "x" + std::to_string(c.h);
+    const std::string what =
+        std::string(c.format) + " " + std::to_string(c.w) + "x" + std::to_string(c.h);
     expect_same_pixels(bytes_of(out), expected, info, what.c_str());
     gst_buffer_unref(out);
     gst_harness_teardown(h);
@@ -136,7 +142,8 @@ TEST_F(GstTest, EveryFormatAndOddSizeMatchesTheEngine) {
 
 TEST_F(GstTest, RenegotiatesSizeAndFormatMidStream) {
   GstHarness *h = harness();
-  for (auto [fmt, w, hgt] : {std::tuple{"RGB", 20, 10}, std::tuple{"I420", 14, 6}, std::tuple{"BGRx", 9, 9}}) {
+  for (auto [fmt, w, hgt] :
+       {std::tuple{"RGB", 20, 10}, std::tuple{"I420", 14, 6}, std::tuple{"BGRx", 9, 9}}) {
     GstCaps *cp = caps(fmt, w, hgt);
     gst_harness_set_src_caps(h, gst_caps_ref(cp));
     GstVideoInfo info;
@@ -192,7 +199,8 @@ TEST_F(GstTest, PropertiesChangeWhilePlayingAndStatisticsCount) {
   expect_same_pixels(prenet_out, engine_output(in, &info, prenet, 2), info, "PReNet");
   guint64 frames = 0;
   double avg = 0, last = 0;
-  g_object_get(derain(h), "frames-processed", &frames, "average-latency-ms", &avg, "last-latency-ms", &last, nullptr);
+  g_object_get(derain(h), "frames-processed", &frames, "average-latency-ms", &avg,
+               "last-latency-ms", &last, nullptr);
   EXPECT_EQ(frames, 3u);
   EXPECT_GT(avg, 0.0);
   EXPECT_GT(last, 0.0);
@@ -230,12 +238,14 @@ TEST_F(GstTest, BadModelFailsTheStartNamingFileAndReason_n) {
   testing::TempDir dir;
   std::ofstream(dir / "corrupt.sapnet") << "not a model";
   for (const std::string &path : {dir / "missing.sapnet", dir / "corrupt.sapnet"}) {
-    const auto msg = start_error("videotestsrc num-buffers=1 ! sapnetderain model-location=\"" + path + "\" ! fakesink");
+    const auto msg = start_error("videotestsrc num-buffers=1 ! sapnetderain model-location=\"" +
+                                 path + "\" ! fakesink");
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find("Could not load"), std::string::npos) << msg;
   }
-  const auto dev = start_error("videotestsrc num-buffers=1 ! sapnetderain device=tpu model-location=\"" + model_ +
-                               "\" ! fakesink");
+  const auto dev =
+      start_error("videotestsrc num-buffers=1 ! sapnetderain device=tpu model-location=\"" +
+                  model_ + "\" ! fakesink");
   EXPECT_NE(dev.find("unknown device 'tpu'"), std::string::npos) << dev;
 }
 
@@ -271,10 +281,12 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
   std::vector<uint8_t> pixels(GST_VIDEO_INFO_SIZE(&info));
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(40 + i % 150);
   auto run = [&](guint64 seed, int frames) {
-    GstHarness *h = gst_harness_new_parse(("rainsim density=0.01 seed=" + std::to_string(seed)).c_str());
-    gst_harness_set_src_caps(h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width",
-                                                    G_TYPE_INT, 40, "height", G_TYPE_INT, 30, "framerate",
-                                                    GST_TYPE_FRACTION, 25, 1, nullptr));
+    GstHarness *h =
+        gst_harness_new_parse(("rainsim density=0.01 seed=" + std::to_string(seed)).c_str());
+    gst_harness_set_src_caps(
+        h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
+                               40, "height", G_TYPE_INT, 30, "framerate", GST_TYPE_FRACTION, 25, 1,
+                               nullptr));
     std::vector<std::vector<uint8_t>> out;
     for (int i = 0; i < frames; ++i) {
       GstBuffer *in = gst_buffer_new_memdup(pixels.data(), pixels.size());
@@ -295,7 +307,8 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
   // Frame 0 is the training synthesizer with seed (seed * 1000003 + 0).
   std::vector<float> planar(3 * 40 * 30);
   std::vector<uint8_t> expected = pixels;
-  auto view = FrameView::packed(PixelFormat::kRGB, expected.data(), 40, 30, GST_VIDEO_INFO_PLANE_STRIDE(&info, 0));
+  auto view = FrameView::packed(PixelFormat::kRGB, expected.data(), 40, 30,
+                                GST_VIDEO_INFO_PLANE_STRIDE(&info, 0));
   frame_to_planar_rgb(view, planar.data());
   RainParams p;
   p.density = 0.01;

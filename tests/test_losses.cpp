@@ -61,7 +61,8 @@ TEST(Losses, LpipsWithReleasedHeadsMatchesReference) {
   auto vgg = deterministic_vgg();
   loss::Lpips lpips;
   lpips->load_heads(read_torch_state_dict(heads), heads);
-  EXPECT_NEAR(lpips->forward(*vgg, im.derained, im.clean).item<double>(), 0.0015364691625081317, 1e-12);
+  EXPECT_NEAR(lpips->forward(*vgg, im.derained, im.clean).item<double>(), 0.0015364691625081317,
+              1e-12);
   EXPECT_NEAR(lpips->forward(*vgg, im.clean, im.clean).item<double>(), 0.0, 1e-15);
 }
 
@@ -72,7 +73,8 @@ TEST(Losses, FocalMatchesReference) {
 }
 
 // Central differences in double precision against autograd, at a few input coordinates.
-void expect_gradient_matches(const std::function<torch::Tensor(const torch::Tensor &)> &f, torch::Tensor x) {
+void expect_gradient_matches(const std::function<torch::Tensor(const torch::Tensor &)> &f,
+                             torch::Tensor x) {
   x = x.clone().set_requires_grad(true);
   auto grad = torch::autograd::grad({f(x)}, {x})[0];
   torch::NoGradGuard g;
@@ -82,18 +84,24 @@ void expect_gradient_matches(const std::function<torch::Tensor(const torch::Tens
     xp.view(-1)[idx] += h;
     xm.view(-1)[idx] -= h;
     const double numeric = (f(xp).item<double>() - f(xm).item<double>()) / (2 * h);
-    EXPECT_NEAR(grad.view(-1)[idx].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric)) << "index " << idx;
+    EXPECT_NEAR(grad.view(-1)[idx].item<double>(), numeric, 1e-6 + 1e-4 * std::abs(numeric))
+        << "index " << idx;
   }
 }
 
 TEST(Losses, GradientsMatchFiniteDifferences) {
   Images im;
-  expect_gradient_matches([&](const torch::Tensor &x) { return -loss::ssim(x, im.clean); }, im.derained);
+  expect_gradient_matches([&](const torch::Tensor &x) { return -loss::ssim(x, im.clean); },
+                          im.derained);
   auto vgg = deterministic_vgg();
   expect_gradient_matches(
-      [&](const torch::Tensor &x) { return loss::perceptual_contrastive(*vgg, x, im.clean, im.rainy); }, im.derained);
+      [&](const torch::Tensor &x) {
+        return loss::perceptual_contrastive(*vgg, x, im.clean, im.rainy);
+      },
+      im.derained);
   loss::Lpips lpips;
-  expect_gradient_matches([&](const torch::Tensor &x) { return lpips->forward(*vgg, x, im.clean); }, im.derained);
+  expect_gradient_matches([&](const torch::Tensor &x) { return lpips->forward(*vgg, x, im.clean); },
+                          im.derained);
 }
 
 TEST(Losses, SegmentationTermIsFrozenAndPassesGradient) {

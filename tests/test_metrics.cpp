@@ -12,7 +12,8 @@ namespace {
 
 RgbImage ramp(int w, int h, int offset) {
   RgbImage img(w, h);
-  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * 7 + offset) % 200);
+  for (size_t i = 0; i < img.pixels.size(); ++i)
+    img.pixels[i] = static_cast<uint8_t>((i * 7 + offset) % 200);
   return img;
 }
 
@@ -51,7 +52,8 @@ TEST(Metrics, MatchScikitImageOnRain100L) {
     int n;
     double psnr, ssim;
   };
-  for (const Ref r : {Ref{1, 25.966049429521338, 0.8507033800632519}, Ref{37, 22.861844770956292, 0.7662725744887467}}) {
+  for (const Ref r : {Ref{1, 25.966049429521338, 0.8507033800632519},
+                      Ref{37, 22.861844770956292, 0.7662725744887467}}) {
     const auto rainy = read_image(dir + "/input/" + std::to_string(r.n) + ".png");
     const auto clean = read_image(dir + "/target/" + std::to_string(r.n) + ".png");
     EXPECT_NEAR(psnr(rainy, clean), r.psnr, 1e-9) << r.n;

@@ -126,7 +126,8 @@ TEST(Checkpoint, RoundTripsWeightsMetadataAndExtraGroups) {
   m.network = cfg;
   m.weights = weights_of(*net);
   m.metadata = {{"training", {{"epochs", 3}}}, {"metrics", {{"psnr", 30.5}}}};
-  m.extra["optimizer"] = {{"step", torch::tensor({7}, torch::kLong)}, {"exp_avg.0", torch::rand({3, 2})}};
+  m.extra["optimizer"] = {{"step", torch::tensor({7}, torch::kLong)},
+                          {"exp_avg.0", torch::rand({3, 2})}};
   const std::string path = dir / "model.sapnet";
   save_checkpoint(path, m);
   EXPECT_FALSE(fs::exists(path + ".tmp"));
@@ -161,7 +162,8 @@ TEST(ModelFileErrors, MissingNotZipTruncatedCorrupt_n) {
 
   // Flip bytes inside a tensor record: the zip's CRC catches it.
   std::string corrupt = bytes;
-  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) corrupt[i] = static_cast<char>(~corrupt[i]);
+  for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i)
+    corrupt[i] = static_cast<char>(~corrupt[i]);
   std::ofstream(dir / "corrupt.pth", std::ios::binary).write(corrupt.data(), corrupt.size());
   EXPECT_CONTAINS(error_of([&] { load_model_file(dir / "corrupt.pth"); }), dir / "corrupt.pth");
 }
@@ -192,7 +194,8 @@ TEST(ModelFileErrors, MismatchedWeightsListKeysAndShapes_n) {
   save_checkpoint(dir / "odd.sapnet", odd);
   auto loaded = load_model_file(dir / "odd.sapnet");
   SAPNet small(loaded.network);
-  EXPECT_CONTAINS(error_of([&] { load_weights(*small, loaded.weights); }), "unexpected keys: fc.weight");
+  EXPECT_CONTAINS(error_of([&] { load_weights(*small, loaded.weights); }),
+                  "unexpected keys: fc.weight");
 }
 
 }  // namespace

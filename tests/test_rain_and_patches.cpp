@@ -12,7 +12,9 @@
 namespace sapnet {
 namespace {
 
-std::vector<float> grey(int w, int h, float v = 0.4f) { return std::vector<float>(3 * w * h, v); }
+std::vector<float> grey(int w, int h, float v = 0.4f) {
+  return std::vector<float>(3 * w * h, v);
+}
 
 TEST(Rain, DeterministicForASeedAndDifferentAcrossSeeds) {
   RainParams p;
@@ -63,7 +65,8 @@ TEST(Rain, AngleTiltsTheStreaks) {
     double top_x = 0, top_n = 0, bottom_x = 0, bottom_n = 0;
     for (int y = 0; y < 64; ++y)
       for (int x = 0; x < 64; ++x)
-        if (v[y * 64 + x] > 0.5f) (y < 32 ? top_x : bottom_x) += x, (y < 32 ? top_n : bottom_n) += 1;
+        if (v[y * 64 + x] > 0.5f)
+          (y < 32 ? top_x : bottom_x) += x, (y < 32 ? top_n : bottom_n) += 1;
     if (top_n > 3 && bottom_n > 3) {
       EXPECT_GT(bottom_x / bottom_n, top_x / top_n);
       ++tries;
@@ -86,7 +89,8 @@ std::vector<RgbImage> test_images() {
   std::vector<RgbImage> out;
   for (int k = 0; k < 2; ++k) {
     RgbImage img(50 + 10 * k, 40);
-    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * (3 + k)) % 251);
+    for (size_t i = 0; i < img.pixels.size(); ++i)
+      img.pixels[i] = static_cast<uint8_t>((i * (3 + k)) % 251);
     out.push_back(img);
   }
   return out;
@@ -123,9 +127,10 @@ TEST(PatchSources, PackRoundTripsPairsAndCleanOnly) {
   auto clean = make_packed_source(dir / "clean.pack");
   ASSERT_EQ(pairs->size(), src->size());
   ASSERT_EQ(clean->size(), src->size());
-  EXPECT_LT(std::filesystem::file_size(dir / "clean.pack"), std::filesystem::file_size(dir / "pairs.pack"));
-  // Seed 0 of the pack writer = the source's own patch i with seed i; a packed read with a seed whose
-  // first draw is "no flip" must give back the same bytes (to 1/255).
+  EXPECT_LT(std::filesystem::file_size(dir / "clean.pack"),
+            std::filesystem::file_size(dir / "pairs.pack"));
+  // Seed 0 of the pack writer = the source's own patch i with seed i; a packed read with a seed
+  // whose first draw is "no flip" must give back the same bytes (to 1/255).
   std::vector<float> r(3 * 256), c(3 * 256), pr(3 * 256), pc(3 * 256);
   src->get(1, 1, r.data(), c.data());
   bool compared = false;
@@ -156,6 +161,23 @@ TEST(PatchSources, DamagedPackFile_n) {
   std::ofstream(dir / "x.pack") << "definitely not a pack file at all, no";
   EXPECT_THROW(make_packed_source(dir / "x.pack"), Error);
   EXPECT_THROW(make_packed_source(dir / "absent.pack"), Error);
+}
+
+TEST(PatchSources, CleanImagesShrinkToMaxSide) {
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  testing::TempDir dir;
+  write_image(dir / "wide.png", RgbImage(300, 120));
+  write_image(dir / "small.png", RgbImage(50, 40));
+  auto images = load_clean_images({dir.path()}, 1, false, 100);
+  ASSERT_EQ(images.size(), 2u);
+  for (auto &img : images) {
+    EXPECT_LE(std::max(img.width, img.height), 100);
+    if (img.width == 100) {
+      EXPECT_EQ(img.height, 40);  // aspect kept
+    }
+  }
+  EXPECT_THROW(load_clean_images({dir / "absent"}, 1, false), Error);
+  EXPECT_TRUE(load_clean_images({dir / "absent"}, 1, true).empty());
 }
 
 TEST(PatchSources, BadImagesAreNamedOrSkipped_n) {

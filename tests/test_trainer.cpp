@@ -1,4 +1,5 @@
-// The trainer: bit-for-bit repeatability, exact resume, the time limit, export parity with the Engine.
+// The trainer: bit-for-bit repeatability, exact resume, the time limit, export parity with the
+// Engine.
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -22,7 +23,8 @@ class TrainerTest : public ::testing::Test {
     std::vector<RgbImage> images;
     for (int k = 0; k < 2; ++k) {
       RgbImage img(48, 40);
-      for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>((i * (5 + k)) % 253);
+      for (size_t i = 0; i < img.pixels.size(); ++i)
+        img.pixels[i] = static_cast<uint8_t>((i * (5 + k)) % 253);
       images.push_back(img);
     }
     SourceOptions so;
@@ -57,7 +59,8 @@ class TrainerTest : public ::testing::Test {
 
   static void expect_equal(const NamedTensors &a, const NamedTensors &b) {
     ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
   }
 
   testing::TempDir dir_;

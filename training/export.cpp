@@ -23,20 +23,22 @@ std::string attr(const std::string &key) {
 std::string script_source(const NetworkConfig &cfg, int stages) {
   std::ostringstream s;
   auto conv = [&](const std::string &x, const std::string &key, int dil) {
-    return "torch.conv2d(" + x + ", self." + attr(key + ".weight") + ", self." + attr(key + ".bias") + ", [1, 1], [" +
-           std::to_string(dil) + ", " + std::to_string(dil) + "], [" + std::to_string(dil) + ", " +
-           std::to_string(dil) + "], 1)";
+    return "torch.conv2d(" + x + ", self." + attr(key + ".weight") + ", self." +
+           attr(key + ".bias") + ", [1, 1], [" + std::to_string(dil) + ", " + std::to_string(dil) +
+           "], [" + std::to_string(dil) + ", " + std::to_string(dil) + "], 1)";
   };
   auto cra = [&](const std::string &x, const std::string &key) {
     const std::string y = "torch.mean(" + x + ", [2, 3], True)";
     return x + " * torch.sigmoid(torch.conv2d(torch.relu(torch.conv2d(" + y + ", self." +
-           attr(key + ".conv_du.0.weight") + ")), self." + attr(key + ".conv_du.2.weight") + ") + torch.conv2d(" + y +
-           ", self." + attr(key + ".conv_1_1.weight") + "))";
+           attr(key + ".conv_du.0.weight") + ")), self." + attr(key + ".conv_du.2.weight") +
+           ") + torch.conv2d(" + y + ", self." + attr(key + ".conv_1_1.weight") + "))";
   };
   s << "def forward(self, rainy: Tensor) -> Tensor:\n"
     << "    n = rainy.size(0)\n    h = rainy.size(2)\n    w = rainy.size(3)\n"
-    << "    hidden = torch.zeros([n, " << cfg.channels << ", h, w], dtype=rainy.dtype, device=rainy.device)\n"
-    << "    cell = torch.zeros([n, " << cfg.channels << ", h, w], dtype=rainy.dtype, device=rainy.device)\n"
+    << "    hidden = torch.zeros([n, " << cfg.channels
+    << ", h, w], dtype=rainy.dtype, device=rainy.device)\n"
+    << "    cell = torch.zeros([n, " << cfg.channels
+    << ", h, w], dtype=rainy.dtype, device=rainy.device)\n"
     << "    x = rainy\n"
     << "    for _ in range(" << stages << "):\n"
     << "        f = torch.relu(" << conv("torch.cat([rainy, x], 1)", "conv0.0", 1) << ")\n"
@@ -79,7 +81,8 @@ void export_torchscript(const std::string &model_path, const std::string &out_pa
     throw Error(model_path + ": " + e.what());
   }
   torch::jit::Module module("SAPNet");
-  for (auto &[key, tensor] : m.weights) module.register_parameter(attr(key), tensor.contiguous(), false);
+  for (auto &[key, tensor] : m.weights)
+    module.register_parameter(attr(key), tensor.contiguous(), false);
   try {
     module.define(script_source(m.network, stages));
     module.eval();

@@ -1,5 +1,5 @@
-// sapnet export: a TorchScript module of a model (weights baked in), loadable with torch.jit.load in
-// Python or torch::jit::load in C++. Input N x 3 x H x W in [0, 1], output the derained image.
+// sapnet export: a TorchScript module of a model (weights baked in), loadable with torch.jit.load
+// in Python or torch::jit::load in C++. Input N x 3 x H x W in [0, 1], output the derained image.
 #pragma once
 
 #include <string>

@@ -14,7 +14,8 @@ namespace sapnet {
 
 bool has_image_extension(const std::string &path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   for (const char *known : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"})
     if (ext == known) return true;
   return false;
@@ -22,7 +23,9 @@ bool has_image_extension(const std::string &path) {
 
 #if SAPNET_HAVE_OPENCV
 
-bool image_io_available() { return true; }
+bool image_io_available() {
+  return true;
+}
 
 RgbImage read_image(const std::string &path) {
   std::error_code ec;
@@ -55,7 +58,9 @@ void write_image(const std::string &path, const RgbImage &image) {
 
 #else
 
-bool image_io_available() { return false; }
+bool image_io_available() {
+  return false;
+}
 
 RgbImage read_image(const std::string &path) {
   throw Error(path + ": this build has no image decoder (configure with OpenCV)");

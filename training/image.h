@@ -17,7 +17,8 @@ struct RgbImage {
   RgbImage(int w, int h) : width(w), height(h), pixels(size_t(w) * h * 3) {}
   FrameView view() { return FrameView::packed(PixelFormat::kRGB, pixels.data(), width, height); }
   FrameView view() const {
-    return FrameView::packed(PixelFormat::kRGB, const_cast<uint8_t *>(pixels.data()), width, height);
+    return FrameView::packed(PixelFormat::kRGB, const_cast<uint8_t *>(pixels.data()), width,
+                             height);
   }
 };
 
@@ -27,7 +28,8 @@ RgbImage read_image(const std::string &path);
 void write_image(const std::string &path, const RgbImage &image);
 // True when this build can decode image files.
 bool image_io_available();
-// True for the extensions read_image is expected to decode (png, jpg, jpeg, bmp, tif, tiff, webp, ppm).
+// True for the extensions read_image is expected to decode (png, jpg, jpeg, bmp, tif, tiff, webp,
+// ppm).
 bool has_image_extension(const std::string &path);
 
 }  // namespace sapnet

@@ -18,7 +18,8 @@ torch::Tensor gaussian_window(int size, double sigma, const torch::TensorOptions
 }
 
 // VGG-16 layer plan: channels per conv, 'M' = max-pool (torchvision's cfg "D").
-const std::vector<int> kVggPlan = {64, 64, -1, 128, 128, -1, 256, 256, 256, -1, 512, 512, 512, -1, 512, 512, 512};
+const std::vector<int> kVggPlan = {64, 64,  -1,  128, 128, -1,  256, 256, 256,
+                                   -1, 512, 512, 512, -1,  512, 512, 512};
 // Index in torchvision's `features` Sequential of each conv (ReLU and pool layers in between).
 const std::vector<int> kVggConvIndex = {0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28};
 // The convs after which a feature is taken (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3).
@@ -30,7 +31,8 @@ torch::Tensor ssim(const torch::Tensor &x, const torch::Tensor &y) {
   const int64_t c = x.size(1);
   auto w = gaussian_window(11, 1.5, x.options()).expand({c, 1, 11, 11}).contiguous();
   auto blur = [&](const torch::Tensor &t) {
-    return torch::nn::functional::conv2d(t, w, torch::nn::functional::Conv2dFuncOptions().padding(5).groups(c));
+    return torch::nn::functional::conv2d(
+        t, w, torch::nn::functional::Conv2dFuncOptions().padding(5).groups(c));
   };
   auto mx = blur(x), my = blur(y);
   auto vx = blur(x * x) - mx * mx, vy = blur(y * y) - my * my, cxy = blur(x * y) - mx * my;
@@ -46,8 +48,9 @@ Vgg16FeaturesImpl::Vgg16FeaturesImpl(int depth) : depth_(depth) {
   for (int ch : kVggPlan) {
     if (ch < 0) continue;
     if (conv > last_conv) break;
-    convs_.push_back(register_module("features_" + std::to_string(kVggConvIndex[conv]),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(in, ch, 3).padding(1))));
+    convs_.push_back(
+        register_module("features_" + std::to_string(kVggConvIndex[conv]),
+                        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, ch, 3).padding(1))));
     in = ch;
     ++conv;
   }
@@ -111,7 +114,8 @@ torch::Tensor perceptual_contrastive(Vgg16FeaturesImpl &vgg, const torch::Tensor
 
 LpipsImpl::LpipsImpl() {
   for (int ch : {64, 128, 256, 512, 512})
-    heads_.push_back(register_buffer("lin" + std::to_string(heads_.size()), torch::ones({1, ch, 1, 1}) / ch));
+    heads_.push_back(
+        register_buffer("lin" + std::to_string(heads_.size()), torch::ones({1, ch, 1, 1}) / ch));
 }
 
 void LpipsImpl::load_heads(const NamedTensors &weights, const std::string &path) {
@@ -121,18 +125,22 @@ void LpipsImpl::load_heads(const NamedTensors &weights, const std::string &path)
     const std::string key = "lin" + std::to_string(i) + ".model.1.weight";
     auto it = given.find(key);
     if (it == given.end()) throw Error(path + ": not LPIPS VGG heads (missing " + key + ")");
-    if (it->second.sizes() != heads_[i].sizes()) throw Error(path + ": " + key + " has the wrong shape");
+    if (it->second.sizes() != heads_[i].sizes())
+      throw Error(path + ": " + key + " has the wrong shape");
     heads_[i].copy_(it->second);
   }
 }
 
-torch::Tensor LpipsImpl::forward(Vgg16FeaturesImpl &vgg, const torch::Tensor &x, const torch::Tensor &y) {
+torch::Tensor LpipsImpl::forward(Vgg16FeaturesImpl &vgg, const torch::Tensor &x,
+                                 const torch::Tensor &y) {
   // LPIPS's own input scaling: [0, 1] -> [-1, 1], then (v - shift) / scale.
   auto shift = torch::tensor({-0.030, -0.088, -0.188}, x.options()).view({1, 3, 1, 1});
   auto scale = torch::tensor({0.458, 0.448, 0.450}, x.options()).view({1, 3, 1, 1});
   auto fx = vgg.forward((x * 2 - 1 - shift) / scale);
   auto fy = vgg.forward((y * 2 - 1 - shift) / scale);
-  auto unit = [](const torch::Tensor &f) { return f / (torch::sqrt((f * f).sum(1, true)) + 1e-10); };
+  auto unit = [](const torch::Tensor &f) {
+    return f / (torch::sqrt((f * f).sum(1, true)) + 1e-10);
+  };
   auto total = torch::zeros({x.size(0)}, x.options());
   for (size_t i = 0; i < fx.size() && i < heads_.size(); ++i) {
     auto diff = unit(fx[i]) - unit(fy[i]);
@@ -142,7 +150,8 @@ torch::Tensor LpipsImpl::forward(Vgg16FeaturesImpl &vgg, const torch::Tensor &x,
   return total.mean();
 }
 
-torch::Tensor focal(const torch::Tensor &logits, const torch::Tensor &target, double alpha, double gamma) {
+torch::Tensor focal(const torch::Tensor &logits, const torch::Tensor &target, double alpha,
+                    double gamma) {
   auto logp = torch::log_softmax(logits, 1).gather(1, target.unsqueeze(1)).squeeze(1);
   auto p = logp.exp();
   return (-alpha * torch::pow(1 - p, gamma) * logp).mean();
@@ -156,7 +165,9 @@ BackgroundSegmenterImpl::BackgroundSegmenterImpl(int classes, uint64_t seed) {
   torch::NoGradGuard no_grad;
   for (auto &p : parameters()) {
     if (p.dim() > 1)
-      p.normal_(0.0, p.size(0) == classes ? 0.01 : std::sqrt(2.0 / (p.size(1) * p.size(2) * p.size(3))), gen);
+      p.normal_(0.0,
+                p.size(0) == classes ? 0.01 : std::sqrt(2.0 / (p.size(1) * p.size(2) * p.size(3))),
+                gen);
     else
       p.zero_();
     p.set_requires_grad(false);
@@ -166,11 +177,11 @@ BackgroundSegmenterImpl::BackgroundSegmenterImpl(int classes, uint64_t seed) {
 torch::Tensor BackgroundSegmenterImpl::forward(const torch::Tensor &x) {
   auto f = trunk_->forward(imagenet_normalise(x)).back();
   auto logits = head_(f);
-  return torch::nn::functional::interpolate(
-      logits, torch::nn::functional::InterpolateFuncOptions()
-                  .size(std::vector<int64_t>{x.size(2), x.size(3)})
-                  .mode(torch::kBilinear)
-                  .align_corners(false));
+  return torch::nn::functional::interpolate(logits,
+                                            torch::nn::functional::InterpolateFuncOptions()
+                                                .size(std::vector<int64_t>{x.size(2), x.size(3)})
+                                                .mode(torch::kBilinear)
+                                                .align_corners(false));
 }
 
 torch::Tensor segmentation(BackgroundSegmenterImpl &ubs, const torch::Tensor &derained) {

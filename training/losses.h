@@ -28,7 +28,8 @@ class Vgg16FeaturesImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Vgg16Features);
 
-// Loads torchvision's vgg16 state dict (features.* used, classifier.* ignored). Throws sapnet::Error.
+// Loads torchvision's vgg16 state dict (features.* used, classifier.* ignored). Throws
+// sapnet::Error.
 void load_vgg16(Vgg16FeaturesImpl &vgg, const NamedTensors &weights, const std::string &path);
 
 // x in [0, 1] -> ImageNet normalisation.
@@ -53,13 +54,14 @@ class LpipsImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Lpips);
 
-// Focal loss -alpha (1 - p_t)^gamma log p_t averaged over pixels; logits N x C x H x W, target N x H x W.
+// Focal loss -alpha (1 - p_t)^gamma log p_t averaged over pixels; logits N x C x H x W, target N x
+// H x W.
 torch::Tensor focal(const torch::Tensor &logits, const torch::Tensor &target, double alpha = 0.25,
                     double gamma = 2.0);
 
 // The unsupervised background segmentation network (UBS) of eq. 2: a VGG-16 trunk (ImageNet weights
-// when given) up to relu3_3 and a Gaussian-initialised 1x1 head, frozen. It labels the derained image;
-// its own argmax is the pseudo-target of the focal loss.
+// when given) up to relu3_3 and a Gaussian-initialised 1x1 head, frozen. It labels the derained
+// image; its own argmax is the pseudo-target of the focal loss.
 class BackgroundSegmenterImpl : public torch::nn::Module {
  public:
   explicit BackgroundSegmenterImpl(int classes = 8, uint64_t seed = 0);

@@ -11,8 +11,9 @@ namespace {
 
 void check_same_size(const RgbImage &a, const RgbImage &b) {
   if (a.width != b.width || a.height != b.height)
-    throw Error("images differ in size: " + std::to_string(a.width) + "x" + std::to_string(a.height) +
-                " vs " + std::to_string(b.width) + "x" + std::to_string(b.height));
+    throw Error("images differ in size: " + std::to_string(a.width) + "x" +
+                std::to_string(a.height) + " vs " + std::to_string(b.width) + "x" +
+                std::to_string(b.height));
 }
 
 constexpr int kWindow = 11;
@@ -70,7 +71,8 @@ double ssim_channel(const RgbImage &a, const RgbImage &b, int c) {
   const double c1 = std::pow(0.01 * 255, 2), c2 = std::pow(0.03 * 255, 2);
   double total = 0;
   for (size_t i = 0; i < mx.size(); ++i) {
-    const double vx = mxx[i] - mx[i] * mx[i], vy = myy[i] - my[i] * my[i], cxy = mxy[i] - mx[i] * my[i];
+    const double vx = mxx[i] - mx[i] * mx[i], vy = myy[i] - my[i] * my[i],
+                 cxy = mxy[i] - mx[i] * my[i];
     total += ((2 * mx[i] * my[i] + c1) * (2 * cxy + c2)) /
              ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2));
   }

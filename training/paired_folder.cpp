@@ -19,7 +19,8 @@ std::string pair_key(const fs::path &file) {
   std::smatch m;
   static const std::regex digits(R"((\d+))");
   std::string last;
-  for (auto it = std::sregex_iterator(stem.begin(), stem.end(), digits); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(stem.begin(), stem.end(), digits);
+       it != std::sregex_iterator(); ++it)
     last = (*it)[1];
   return last.empty() ? stem : std::to_string(std::stoll(last));
 }
@@ -83,7 +84,8 @@ std::vector<ImagePair> find_pairs(const std::string &folder) {
         rainy.push_back(p);
     }
     if (rainy.empty())
-      throw Error(folder + ": no recognised layout (expected input/ and target/ folders, or "
+      throw Error(folder +
+                  ": no recognised layout (expected input/ and target/ folders, or "
                   "rain-N.png with norain-N.png)");
     pairs = match(rainy, clean, folder);
   }

@@ -1,6 +1,6 @@
 // Finds (rainy, clean) image pairs in a dataset folder, in the layouts deraining datasets use:
-//   input/N.png + target/N.png        (Rain100L/H test sets; also rain|rainy / gt|label|norain folders)
-//   rain-N.png + norain-N.png         (PReNet's training layout, one folder)
+//   input/N.png + target/N.png        (Rain100L/H test sets; also rain|rainy / gt|label|norain
+//   folders) rain-N.png + norain-N.png         (PReNet's training layout, one folder)
 // Files pair by the number in their names, or by their names when they hold none.
 #pragma once
 

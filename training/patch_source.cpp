@@ -49,14 +49,16 @@ std::vector<Cell> grid(const std::vector<std::pair<int, int>> &sizes, int patch,
   return cells;
 }
 
-// Crops a P x P patch at (x, y) from an interleaved RGB image into planar floats, mirrored when `flip`.
+// Crops a P x P patch at (x, y) from an interleaved RGB image into planar floats, mirrored when
+// `flip`.
 void crop(const RgbImage &img, int x, int y, int p, bool flip, float *out) {
   const size_t plane = size_t(p) * p;
   for (int r = 0; r < p; ++r) {
     const uint8_t *row = &img.pixels[(size_t(y + r) * img.width + x) * 3];
     for (int c = 0; c < p; ++c) {
       const int sc = flip ? p - 1 - c : c;
-      for (int ch = 0; ch < 3; ++ch) out[ch * plane + size_t(r) * p + c] = row[sc * 3 + ch] / 255.0f;
+      for (int ch = 0; ch < 3; ++ch)
+        out[ch * plane + size_t(r) * p + c] = row[sc * 3 + ch] / 255.0f;
     }
   }
 }
@@ -70,7 +72,9 @@ void jitter(std::mt19937_64 &rng, int stride, int limit_x, int limit_y, int *x, 
   }
 }
 
-void warn(const std::string &msg) { std::fprintf(stderr, "sapnet: warning: %s\n", msg.c_str()); }
+void warn(const std::string &msg) {
+  std::fprintf(stderr, "sapnet: warning: %s\n", msg.c_str());
+}
 
 class PairedSource : public PatchSource {
  public:
@@ -80,10 +84,12 @@ class PairedSource : public PatchSource {
       try {
         RgbImage r = read_image(p.rainy), c = read_image(p.clean);
         if (r.width != c.width || r.height != c.height)
-          throw Error(p.rainy + " (" + std::to_string(r.width) + "x" + std::to_string(r.height) + ") and " +
-                      p.clean + " (" + std::to_string(c.width) + "x" + std::to_string(c.height) + ") differ in size");
+          throw Error(p.rainy + " (" + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                      ") and " + p.clean + " (" + std::to_string(c.width) + "x" +
+                      std::to_string(c.height) + ") differ in size");
         if (r.width < opts.patch || r.height < opts.patch)
-          throw Error(p.rainy + " is smaller than the " + std::to_string(opts.patch) + "-pixel patch");
+          throw Error(p.rainy + " is smaller than the " + std::to_string(opts.patch) +
+                      "-pixel patch");
         sizes.emplace_back(r.width, r.height);
         rainy_.push_back(std::move(r));
         clean_.push_back(std::move(c));
@@ -98,7 +104,8 @@ class PairedSource : public PatchSource {
   size_t size() const override { return cells_.size(); }
   int patch_size() const override { return opts_.patch; }
   std::string describe() const override {
-    return std::to_string(rainy_.size()) + " image pairs, " + std::to_string(cells_.size()) + " patches";
+    return std::to_string(rainy_.size()) + " image pairs, " + std::to_string(cells_.size()) +
+           " patches";
   }
   void get(size_t index, uint64_t seed, float *rainy, float *clean) const override {
     const Cell &c = cells_.at(index);
@@ -162,7 +169,8 @@ class PackedSource : public PatchSource {
     map_ = ::mmap(nullptr, bytes_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (map_ == MAP_FAILED) throw Error(path + ": cannot map pack file");
     std::memcpy(&header_, map_, sizeof header_);
-    if (std::memcmp(header_.magic, kPackMagic, 8) != 0) throw Error(path + ": not a sapnet pack file");
+    if (std::memcmp(header_.magic, kPackMagic, 8) != 0)
+      throw Error(path + ": not a sapnet pack file");
     if (header_.version != kPackVersion)
       throw Error(path + ": pack version " + std::to_string(header_.version) + " is not supported");
     const size_t expected = sizeof(PackHeader) + header_.count * record_bytes();
@@ -183,7 +191,8 @@ class PackedSource : public PatchSource {
   void get(size_t index, uint64_t seed, float *rainy, float *clean) const override {
     if (index >= header_.count) throw Error("pack index out of range");
     const size_t n = 3 * size_t(header_.patch) * header_.patch;
-    const uint8_t *rec = static_cast<const uint8_t *>(map_) + sizeof(PackHeader) + index * record_bytes();
+    const uint8_t *rec =
+        static_cast<const uint8_t *>(map_) + sizeof(PackHeader) + index * record_bytes();
     std::mt19937_64 rng(seed);
     const bool flip = rng() & 1;
     const int p = static_cast<int>(header_.patch);
@@ -191,7 +200,8 @@ class PackedSource : public PatchSource {
       for (int ch = 0; ch < 3; ++ch)
         for (int r = 0; r < p; ++r)
           for (int c = 0; c < p; ++c)
-            dst[(size_t(ch) * p + r) * p + c] = src[(size_t(ch) * p + r) * p + (flip ? p - 1 - c : c)] / 255.0f;
+            dst[(size_t(ch) * p + r) * p + c] =
+                src[(size_t(ch) * p + r) * p + (flip ? p - 1 - c : c)] / 255.0f;
     };
     if (header_.clean_only) {
       unpack(rec, clean);
@@ -204,7 +214,9 @@ class PackedSource : public PatchSource {
   }
 
  private:
-  size_t record_bytes() const { return size_t(header_.clean_only ? 1 : 2) * 3 * header_.patch * header_.patch; }
+  size_t record_bytes() const {
+    return size_t(header_.clean_only ? 1 : 2) * 3 * header_.patch * header_.patch;
+  }
   std::string path_;
   int fd_ = -1;
   void *map_ = nullptr;
@@ -212,7 +224,9 @@ class PackedSource : public PatchSource {
   PackHeader header_{};
 };
 
-uint8_t to_u8(float v) { return static_cast<uint8_t>(std::clamp(v * 255.0f + 0.5f, 0.0f, 255.0f)); }
+uint8_t to_u8(float v) {
+  return static_cast<uint8_t>(std::clamp(v * 255.0f + 0.5f, 0.0f, 255.0f));
+}
 
 #if SAPNET_HAVE_OPENCV
 void load_video_frames(const std::string &path, int step, std::vector<RgbImage> &out) {
@@ -229,6 +243,23 @@ void load_video_frames(const std::string &path, int step, std::vector<RgbImage> 
 }
 #endif
 
+// Area-averaged downscale, so that large photos match the scale of typical test images.
+RgbImage shrink(RgbImage img, int max_side) {
+#if SAPNET_HAVE_OPENCV
+  const int side = std::max(img.width, img.height);
+  if (max_side <= 0 || side <= max_side) return img;
+  const double f = double(max_side) / side;
+  RgbImage small(std::max(1, int(img.width * f + 0.5)), std::max(1, int(img.height * f + 0.5)));
+  cv::Mat src(img.height, img.width, CV_8UC3, img.pixels.data());
+  cv::Mat dst(small.height, small.width, CV_8UC3, small.pixels.data());
+  cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
+  return small;
+#else
+  (void)max_side;
+  return img;
+#endif
+}
+
 bool is_video(const std::string &path) {
   const auto ext = std::filesystem::path(path).extension().string();
   return ext == ".avi" || ext == ".mp4" || ext == ".mkv" || ext == ".mov" || ext == ".webm";
@@ -236,11 +267,13 @@ bool is_video(const std::string &path) {
 
 }  // namespace
 
-std::unique_ptr<PatchSource> make_paired_source(const std::vector<ImagePair> &pairs, const SourceOptions &opts) {
+std::unique_ptr<PatchSource> make_paired_source(const std::vector<ImagePair> &pairs,
+                                                const SourceOptions &opts) {
   return std::make_unique<PairedSource>(pairs, opts);
 }
 
-std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean, const SourceOptions &opts,
+std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean,
+                                                   const SourceOptions &opts,
                                                    const std::string &what) {
   return std::make_unique<SyntheticSource>(std::move(clean), opts, what);
 }
@@ -249,13 +282,16 @@ std::unique_ptr<PatchSource> make_packed_source(const std::string &path) {
   return std::make_unique<PackedSource>(path);
 }
 
-std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step, bool skip_bad) {
+std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step,
+                                        bool skip_bad, int max_side) {
   std::vector<RgbImage> out;
   for (const auto &path : paths) {
     try {
       if (is_video(path)) {
 #if SAPNET_HAVE_OPENCV
-        load_video_frames(path, std::max(1, video_step), out);
+        std::vector<RgbImage> frames;
+        load_video_frames(path, std::max(1, video_step), frames);
+        for (auto &f : frames) out.push_back(shrink(std::move(f), max_side));
 #else
         throw Error(path + ": this build cannot decode video (configure with OpenCV)");
 #endif
@@ -263,7 +299,7 @@ std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, i
       }
       for (const auto &file : list_images(path)) {
         try {
-          out.push_back(read_image(file));
+          out.push_back(shrink(read_image(file), max_side));
         } catch (const Error &e) {
           if (!skip_bad) throw;
           warn(std::string("skipped: ") + e.what());

@@ -1,6 +1,6 @@
 // Where training patches come from: paired folders, clean images with synthesized rain, or a packed
-// patch file (no image decoder needed). Every source is deterministic for (index, seed), so an epoch
-// is reproducible and resumable from its seed alone.
+// patch file (no image decoder needed). Every source is deterministic for (index, seed), so an
+// epoch is reproducible and resumable from its seed alone.
 #pragma once
 
 #include <cstdint>
@@ -24,22 +24,25 @@ class PatchSource {
 };
 
 struct SourceOptions {
-  int patch = 100;         // patch side
-  int stride = 80;         // grid step; one epoch visits every grid position once
-  bool skip_bad = false;   // warn and skip unreadable or mismatched images instead of failing
+  int patch = 100;        // patch side
+  int stride = 80;        // grid step; one epoch visits every grid position once
+  bool skip_bad = false;  // warn and skip unreadable or mismatched images instead of failing
 };
 
 // Pairs of rainy/clean images (sizes must match).
-std::unique_ptr<PatchSource> make_paired_source(const std::vector<ImagePair> &pairs, const SourceOptions &opts);
+std::unique_ptr<PatchSource> make_paired_source(const std::vector<ImagePair> &pairs,
+                                                const SourceOptions &opts);
 // Clean images; rain is synthesized on the fly with random parameters.
-std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean, const SourceOptions &opts,
+std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean,
+                                                   const SourceOptions &opts,
                                                    const std::string &what);
 // A file written by write_pack().
 std::unique_ptr<PatchSource> make_packed_source(const std::string &path);
 
-// Clean images from files, folders and videos (every `video_step`-th frame). Bad files: error, or a
-// warning when `skip_bad`.
-std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step, bool skip_bad);
+// Clean images from files, folders and videos (every `video_step`-th frame), shrunk so that the longer
+// side is at most `max_side` (0 = as they are). Bad files: error, or a warning when `skip_bad`.
+std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step,
+                                        bool skip_bad, int max_side = 0);
 
 // Writes every patch of `source` (one epoch, seed 0) to `path`; with `clean_only`, stores only the
 // clean patches and the reader synthesizes rain on the fly. Atomic (temporary file + rename).

@@ -17,9 +17,11 @@ namespace sapnet {
 namespace {
 
 // One panel: a polyline of `values` with min/max labels.
-void panel(cv::Mat &img, cv::Rect box, const std::vector<double> &values, const std::string &title, cv::Scalar colour) {
+void panel(cv::Mat &img, cv::Rect box, const std::vector<double> &values, const std::string &title,
+           cv::Scalar colour) {
   cv::rectangle(img, box, cv::Scalar(200, 200, 200));
-  cv::putText(img, title, {box.x + 6, box.y + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.5, cv::Scalar(40, 40, 40), 1, cv::LINE_AA);
+  cv::putText(img, title, {box.x + 6, box.y + 18}, cv::FONT_HERSHEY_SIMPLEX, 0.5,
+              cv::Scalar(40, 40, 40), 1, cv::LINE_AA);
   std::vector<double> finite;
   for (double v : values)
     if (std::isfinite(v)) finite.push_back(v);
@@ -36,7 +38,8 @@ void panel(cv::Mat &img, cv::Rect box, const std::vector<double> &values, const 
     if (!std::isfinite(values[i])) continue;
     const double fx = values.size() > 1 ? double(i) / (values.size() - 1) : 0.5;
     const double fy = (values[i] - lo) / (hi - lo);
-    pts.emplace_back(box.x + 10 + int(fx * (box.width - 20)), box.y + box.height - 10 - int(fy * (box.height - 40)));
+    pts.emplace_back(box.x + 10 + int(fx * (box.width - 20)),
+                     box.y + box.height - 10 - int(fy * (box.height - 40)));
   }
   cv::polylines(img, pts, false, colour, 2, cv::LINE_AA);
   for (auto &p : pts) cv::circle(img, p, 2, colour, cv::FILLED);
@@ -51,12 +54,14 @@ void write_training_plot(const std::string &path, const std::vector<double> &los
   std::vector<double> psnr;
   for (double v : val_psnr)
     if (v > 0) psnr.push_back(v);
-  panel(img, {10, 190, 620, 160}, psnr, psnr.empty() ? "validation PSNR (no --val)" : "validation PSNR (dB) per epoch",
+  panel(img, {10, 190, 620, 160}, psnr,
+        psnr.empty() ? "validation PSNR (no --val)" : "validation PSNR (dB) per epoch",
         cv::Scalar(30, 140, 30));
   if (!cv::imwrite(path, img)) throw Error(path + ": cannot write plot");
 }
 #else
-void write_training_plot(const std::string &, const std::vector<double> &, const std::vector<double> &) {}
+void write_training_plot(const std::string &, const std::vector<double> &,
+                         const std::vector<double> &) {}
 #endif
 
 }  // namespace sapnet

@@ -6,7 +6,8 @@
 
 namespace sapnet {
 
-// Writes nothing (and says nothing) in builds without OpenCV; throws sapnet::Error on write failure.
+// Writes nothing (and says nothing) in builds without OpenCV; throws sapnet::Error on write
+// failure.
 void write_training_plot(const std::string &path, const std::vector<double> &loss,
                          const std::vector<double> &val_psnr);
 

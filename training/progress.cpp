@@ -28,14 +28,19 @@ double Progress::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::update(size_t done, const std::string &note) { draw(done, note, false); }
+void Progress::update(size_t done, const std::string &note) {
+  draw(done, note, false);
+}
 
-void Progress::finish(const std::string &note) { draw(total_, note, true); }
+void Progress::finish(const std::string &note) {
+  draw(total_, note, true);
+}
 
 void Progress::draw(size_t done, const std::string &note, bool final) {
   const double elapsed = elapsed_seconds();
   const double frac = total_ ? double(done) / total_ : 1.0;
-  std::string eta = done > 0 && done < total_ ? " eta " + format_duration(elapsed / done * (total_ - done)) : "";
+  std::string eta =
+      done > 0 && done < total_ ? " eta " + format_duration(elapsed / done * (total_ - done)) : "";
   std::string tail = " " + std::to_string(done) + "/" + std::to_string(total_) + " " +
                      format_duration(elapsed) + eta + (note.empty() ? "" : "  " + note);
   if (tty_) {

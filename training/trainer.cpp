@@ -30,7 +30,9 @@ namespace sapnet {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-void on_sigint(int) { g_interrupted = true; }
+void on_sigint(int) {
+  g_interrupted = true;
+}
 
 // SplitMix64: decorrelates (seed, epoch, index) into independent stream seeds.
 uint64_t mix(uint64_t x) {
@@ -40,8 +42,8 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The epoch's visiting order: a Fisher-Yates shuffle driven by (seed, epoch) alone, so that a resumed
-// run sees exactly the order the interrupted one would have.
+// The epoch's visiting order: a Fisher-Yates shuffle driven by (seed, epoch) alone, so that a
+// resumed run sees exactly the order the interrupted one would have.
 std::vector<size_t> epoch_order(size_t n, uint64_t seed, int epoch) {
   std::vector<size_t> order(n);
   for (size_t i = 0; i < n; ++i) order[i] = i;
@@ -102,7 +104,8 @@ torch::Tensor optimizer_bytes(torch::optim::Adam &opt) {
   return t;
 }
 
-void load_optimizer(torch::optim::Adam &opt, const torch::Tensor &bytes, const torch::Device &device) {
+void load_optimizer(torch::optim::Adam &opt, const torch::Tensor &bytes,
+                    const torch::Device &device) {
   std::istringstream is(std::string(static_cast<const char *>(bytes.data_ptr()), bytes.numel()));
   torch::serialize::InputArchive archive;
   archive.load_from(is, device);
@@ -120,8 +123,8 @@ class Trainer {
   void setup_losses();
   void setup_model();
   // The weighted eq. 5 total; the network's output lands in *output when given.
-  torch::Tensor step_loss(const torch::Tensor &rainy, const torch::Tensor &clean, nlohmann::json &terms,
-                          torch::Tensor *output = nullptr);
+  torch::Tensor step_loss(const torch::Tensor &rainy, const torch::Tensor &clean,
+                          nlohmann::json &terms, torch::Tensor *output = nullptr);
   std::pair<double, double> validate();
   void save(const std::string &path, bool with_optimizer);
   void log_epoch(const nlohmann::json &row);
@@ -139,10 +142,10 @@ class Trainer {
   loss::BackgroundSegmenter ubs_{nullptr};
   LossTerms terms_;
   torch::Tensor batch_rainy_, batch_clean_;  // host staging, reused every step
-  int epoch_ = 0;            // epoch in progress (0-based)
-  size_t step_in_epoch_ = 0;  // steps of epoch_ already done
+  int epoch_ = 0;                            // epoch in progress (0-based)
+  size_t step_in_epoch_ = 0;                 // steps of epoch_ already done
   int64_t total_steps_ = 0;
-  double seconds_ = 0;        // training time over all runs of this training
+  double seconds_ = 0;  // training time over all runs of this training
   // Running sums of the epoch in progress, saved so that a resumed epoch logs the same means.
   double loss_sum_ = 0, psnr_sum_ = 0;
   size_t counted_ = 0;
@@ -157,7 +160,7 @@ void Trainer::setup_data() {
   so.skip_bad = o_.skip_bad;
   for (auto &dir : o_.paired) data_.add(make_paired_source(find_pairs(dir), so));
   if (!o_.clean.empty()) {
-    auto images = load_clean_images(o_.clean, o_.video_step, o_.skip_bad);
+    auto images = load_clean_images(o_.clean, o_.video_step, o_.skip_bad, o_.max_side);
     std::string what;
     for (auto &c : o_.clean) what += (what.empty() ? "" : ", ") + fs::path(c).filename().string();
     data_.add(make_synthetic_source(std::move(images), so, what));
@@ -206,9 +209,12 @@ void Trainer::setup_losses() {
     ubs_->eval();
     ubs_->to(device_);
     terms_.seg = true;
-    if (backbone.empty()) terms_.inactive["seg_imagenet_backbone"] = "UBS trunk is Gaussian-initialised (no --seg-backbone)";
+    if (backbone.empty())
+      terms_.inactive["seg_imagenet_backbone"] =
+          "UBS trunk is Gaussian-initialised (no --seg-backbone)";
   }
-  if (!terms_.ssim && !terms_.l1 && !terms_.seg && !terms_.pcl && !terms_.lpips) throw Error("every loss term is off");
+  if (!terms_.ssim && !terms_.l1 && !terms_.seg && !terms_.pcl && !terms_.lpips)
+    throw Error("every loss term is off");
 }
 
 void Trainer::setup_model() {
@@ -226,8 +232,8 @@ void Trainer::setup_model() {
   opt_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(o_.lr));
 }
 
-torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor &clean, nlohmann::json &terms,
-                                 torch::Tensor *output) {
+torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor &clean,
+                                 nlohmann::json &terms, torch::Tensor *output) {
   auto out = net_->forward(rainy);
   if (output) *output = out.detach();
   auto total = torch::zeros({}, out.options());
@@ -248,7 +254,8 @@ void Trainer::fill_batch(const std::vector<size_t> &order, size_t first, int epo
   for (int b = 0; b < o_.batch; ++b) {
     const size_t pos = (first + b) % order.size();
     const uint64_t seed = mix(o_.seed ^ mix((uint64_t(epoch) << 32) + pos));
-    data_.get(order[pos], seed, batch_rainy_.data_ptr<float>() + b * n, batch_clean_.data_ptr<float>() + b * n);
+    data_.get(order[pos], seed, batch_rainy_.data_ptr<float>() + b * n,
+              batch_clean_.data_ptr<float>() + b * n);
   }
 }
 
@@ -261,8 +268,18 @@ std::pair<double, double> Trainer::validate() {
     RgbImage rainy = read_image(pair.rainy);
     const RgbImage clean = read_image(pair.clean);
     auto x = torch::from_blob(rainy.pixels.data(), {rainy.height, rainy.width, 3}, torch::kUInt8)
-                 .permute({2, 0, 1}).unsqueeze(0).to(device_, torch::kFloat).div(255.0);
-    auto y = net_->forward(x).clamp(0, 1).mul(255.0).to(torch::kUInt8).squeeze(0).permute({1, 2, 0}).contiguous().cpu();
+                 .permute({2, 0, 1})
+                 .unsqueeze(0)
+                 .to(device_, torch::kFloat)
+                 .div(255.0);
+    auto y = net_->forward(x)
+                 .clamp(0, 1)
+                 .mul(255.0)
+                 .to(torch::kUInt8)
+                 .squeeze(0)
+                 .permute({1, 2, 0})
+                 .contiguous()
+                 .cpu();
     std::memcpy(rainy.pixels.data(), y.data_ptr(), rainy.pixels.size());
     sp += psnr(rainy, clean);
     ss += ssim(rainy, clean);
@@ -340,10 +357,12 @@ int Trainer::benchmark() {
   }
   const double s = progress.elapsed_seconds();
   progress.finish();
-  std::printf("{\"steps_per_s\": %.4f, \"patches_per_s\": %.3f, \"batch\": %d, \"patch\": %d, \"device\": \"%s\", "
-              "\"threads\": %d}\n",
-              o_.benchmark_steps / s, o_.benchmark_steps * o_.batch / s, o_.batch, o_.patch, device_.str().c_str(),
-              torch::get_num_threads());
+  std::printf(
+      "{\"steps_per_s\": %.4f, \"patches_per_s\": %.3f, \"batch\": %d, \"patch\": %d, \"device\": "
+      "\"%s\", "
+      "\"threads\": %d}\n",
+      o_.benchmark_steps / s, o_.benchmark_steps * o_.batch / s, o_.batch, o_.patch,
+      device_.str().c_str(), torch::get_num_threads());
   return 0;
 }
 
@@ -365,7 +384,8 @@ int Trainer::run() {
     setup_losses();
     setup_model();
     load_weights(*net_, m.weights);
-    if (!m.extra.count("optimizer")) throw Error(last.string() + ": has no optimizer state to resume from");
+    if (!m.extra.count("optimizer"))
+      throw Error(last.string() + ": has no optimizer state to resume from");
     load_optimizer(*opt_, m.extra["optimizer"].at(0).second, device_);
     const auto &t = m.metadata.at("training");
     epoch_ = t.at("epoch");
@@ -380,7 +400,8 @@ int Trainer::run() {
     plot_loss_ = t.value("plot_loss", std::vector<double>{});
     plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
-    std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1, step_in_epoch_);
+    std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
+                 step_in_epoch_);
   } else {
     setup_data();
     setup_losses();
@@ -389,10 +410,11 @@ int Trainer::run() {
   const int p = data_.patch();
   batch_rainy_ = torch::empty({o_.batch, 3, p, p});
   batch_clean_ = torch::empty({o_.batch, 3, p, p});
-  std::fprintf(stderr, "sapnet: training %s on %s\nsapnet: data: %s\n", o_.network.describe().c_str(),
-               device_.str().c_str(), data_.describe().c_str());
+  std::fprintf(stderr, "sapnet: training %s on %s\nsapnet: data: %s\n",
+               o_.network.describe().c_str(), device_.str().c_str(), data_.describe().c_str());
   for (auto &[term, why] : terms_.inactive.items())
-    std::fprintf(stderr, "sapnet: loss term %s is off: %s\n", term.c_str(), why.get<std::string>().c_str());
+    std::fprintf(stderr, "sapnet: loss term %s is off: %s\n", term.c_str(),
+                 why.get<std::string>().c_str());
   if (o_.benchmark) return benchmark();
 
   std::error_code ec;
@@ -400,15 +422,18 @@ int Trainer::run() {
   if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
-  const size_t steps = o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / o_.batch);
+  const size_t steps =
+      o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / o_.batch);
   const auto wall_start = std::chrono::steady_clock::now();
   int status = 0;
   net_->train();
   for (; epoch_ < o_.epochs; ++epoch_, step_in_epoch_ = 0) {
     const double lr = lr_at(o_, epoch_);
-    for (auto &g : opt_->param_groups()) static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
+    for (auto &g : opt_->param_groups())
+      static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
     const auto order = epoch_order(data_.size(), o_.seed, epoch_);
-    Progress progress("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs), steps);
+    Progress progress("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs),
+                      steps);
     const auto epoch_start = std::chrono::steady_clock::now();
     for (; step_in_epoch_ < steps; ++step_in_epoch_) {
       fill_batch(order, step_in_epoch_ * o_.batch, epoch_);
@@ -426,12 +451,15 @@ int Trainer::run() {
       psnr_sum_ += 10 * std::log10(1.0 / std::max(mse, 1e-10));
       ++counted_;
       char note[96];
-      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum_ / counted_, psnr_sum_ / counted_, lr);
+      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum_ / counted_,
+                    psnr_sum_ / counted_, lr);
       progress.update(step_in_epoch_ + 1, note);
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
       if (g_interrupted || (o_.max_minutes > 0 && wall > o_.max_minutes * 60)) {
         ++step_in_epoch_;
-        seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        seconds_ +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
         save(last.string(), true);
         std::fprintf(stderr, "\nsapnet: %s; saved %s (resume with --resume)\n",
                      g_interrupted ? "interrupted" : "time limit reached", last.c_str());
@@ -439,15 +467,23 @@ int Trainer::run() {
         return g_interrupted ? 130 : 0;
       }
     }
-    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const auto [vpsnr, vssim] = validate();
     progress.finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
     const double mean_loss = counted_ ? loss_sum_ / counted_ : 0.0;
     plot_loss_.push_back(mean_loss);
     plot_psnr_.push_back(vpsnr);
-    if (!val_.empty()) last_metrics_ = {{"val", o_.val}, {"val_psnr", vpsnr}, {"val_ssim", vssim}, {"val_count", val_.size()}};
-    log_epoch({{"epoch", epoch_ + 1}, {"lr", lr}, {"loss", mean_loss}, {"val_psnr", vpsnr},
-               {"val_ssim", vssim}, {"steps", total_steps_}, {"seconds", seconds_}});
+    if (!val_.empty())
+      last_metrics_ = {
+          {"val", o_.val}, {"val_psnr", vpsnr}, {"val_ssim", vssim}, {"val_count", val_.size()}};
+    log_epoch({{"epoch", epoch_ + 1},
+               {"lr", lr},
+               {"loss", mean_loss},
+               {"val_psnr", vpsnr},
+               {"val_ssim", vssim},
+               {"steps", total_steps_},
+               {"seconds", seconds_}});
     // The checkpoint names the next epoch to run, so that --resume starts there.
     ++epoch_;
     step_in_epoch_ = 0;
@@ -491,6 +527,8 @@ void apply_ablation(const std::string &name, TrainOptions &o) {
   }
 }
 
-int train(const TrainOptions &options) { return Trainer(options).run(); }
+int train(const TrainOptions &options) {
+  return Trainer(options).run();
+}
 
 }  // namespace sapnet

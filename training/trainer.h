@@ -16,6 +16,7 @@ struct TrainOptions {
   std::string val;                  // paired folder scored each epoch (PSNR/SSIM)
   size_t val_limit = 0;             // score only the first N validation pairs (0 = all)
   int patch = 100, stride = 80, video_step = 10;
+  int max_side = 0;  // shrink --clean images to this longer side first (0 = as they are)
   bool skip_bad = false;
 
   NetworkConfig network;
@@ -28,7 +29,8 @@ struct TrainOptions {
   double w_l1 = 0.0;
   std::string vgg_weights;    // torchvision vgg16 state dict (ImageNet): needed by PCL and LPIPS
   std::string lpips_weights;  // LPIPS heads (v0.1_vgg.pth)
-  std::string seg_backbone;   // torchvision vgg16 state dict for the UBS trunk (default: vgg_weights)
+  std::string
+      seg_backbone;  // torchvision vgg16 state dict for the UBS trunk (default: vgg_weights)
   int seg_classes = 8;
 
   int epochs = 100, batch = 12;

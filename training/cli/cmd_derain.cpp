@@ -55,10 +55,12 @@ void run_derain(const DerainArgs &args) {
 
 void add_derain(CLI::App &app) {
   auto args = std::make_shared<DerainArgs>();
-  auto *cmd = app.add_subcommand("derain", "Derain images (files or folders) into PNGs of the same names");
+  auto *cmd =
+      app.add_subcommand("derain", "Derain images (files or folders) into PNGs of the same names");
   cmd->add_option("inputs", args->inputs, "Image files or folders of images")->required();
   cmd->add_option("-o,--output", args->outdir, "Output folder (created if missing)")->required();
-  cmd->add_flag("--keep-going", args->keep_going, "Skip unreadable images with a warning instead of stopping");
+  cmd->add_flag("--keep-going", args->keep_going,
+                "Skip unreadable images with a warning instead of stopping");
   args->model.add_to(*cmd);
   cmd->callback([args] { run_derain(*args); });
 }

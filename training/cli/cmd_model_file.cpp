@@ -25,8 +25,10 @@ void run_info(const std::string &path, bool json) {
   std::printf("file        %s\nformat      %s\nnetwork     %s\nparameters  %lld in %zu tensors\n",
               path.c_str(), m.format.c_str(), m.network.describe().c_str(),
               static_cast<long long>(params), m.weights.size());
-  for (auto &[group, tensors] : m.extra) std::printf("extra       %s: %zu tensors\n", group.c_str(), tensors.size());
-  for (auto &[key, value] : m.metadata.items()) std::printf("%-11s %s\n", key.c_str(), value.dump().c_str());
+  for (auto &[group, tensors] : m.extra)
+    std::printf("extra       %s: %zu tensors\n", group.c_str(), tensors.size());
+  for (auto &[key, value] : m.metadata.items())
+    std::printf("%-11s %s\n", key.c_str(), value.dump().c_str());
 }
 
 void run_import(const std::string &in, const std::string &out, int stages) {
@@ -44,7 +46,8 @@ void run_import(const std::string &in, const std::string &out, int stages) {
 void add_info(CLI::App &app) {
   auto path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  auto *cmd = app.add_subcommand("info", "Describe a model file: format, architecture, provenance, metrics");
+  auto *cmd = app.add_subcommand(
+      "info", "Describe a model file: format, architecture, provenance, metrics");
   cmd->add_option("model", *path, "Model file")->required();
   cmd->add_flag("--json", *json, "Print JSON");
   cmd->callback([path, json] { run_info(*path, *json); });
@@ -54,10 +57,12 @@ void add_import(CLI::App &app) {
   auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
   auto stages = std::make_shared<int>(0);
   auto *cmd = app.add_subcommand(
-      "import", "Convert released SAPNet/PReNet weights (.pth, no Python needed) into a sapnet checkpoint");
+      "import",
+      "Convert released SAPNet/PReNet weights (.pth, no Python needed) into a sapnet checkpoint");
   cmd->add_option("weights", *in, "Released .pth file (or a checkpoint)")->required();
   cmd->add_option("-o,--output", *out, "Checkpoint to write")->required();
-  cmd->add_option("--stages", *stages, "Record this many recurrent stages (default: 6)")->check(CLI::Range(1, 16));
+  cmd->add_option("--stages", *stages, "Record this many recurrent stages (default: 6)")
+      ->check(CLI::Range(1, 16));
   cmd->callback([in, out, stages] { run_import(*in, *out, *stages); });
 }
 

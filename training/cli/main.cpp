@@ -5,7 +5,9 @@
 #include "error.h"
 
 int main(int argc, char **argv) {
-  CLI::App app{"SAPNet deraining: derain images, train and evaluate models, inspect, import and export weights"};
+  CLI::App app{
+      "SAPNet deraining: derain images, train and evaluate models, inspect, import and export "
+      "weights"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("sapnet ") + SAPNET_VERSION);
   sapnet::cli::add_derain(app);
