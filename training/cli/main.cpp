@@ -19,10 +19,8 @@ int main(int argc, char **argv) {
   sapnet::cli::add_export(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError &e) {
+  } catch (const CLI::ParseError &e) {  // also CLI::RuntimeError: a subcommand's exit status
     return app.exit(e);
-  } catch (const CLI::RuntimeError &e) {
-    return e.get_exit_code();
   } catch (const sapnet::Error &e) {
     std::fprintf(stderr, "sapnet: error: %s\n", e.what());
     return 1;
