@@ -92,14 +92,13 @@ struct Engine::Impl {
     return net->forward_stages(x.to(device, dtype), stages).back().to(torch::kCPU, torch::kFloat);
   }
 
-  // Runs the network on host_in, leaving the result in host_out.
-  void run() {
+  // Runs the network on host_in; returns the contiguous float result (the network's own output
+  // tensor, or host_out when tiles are blended into it), so the whole-frame path copies nothing.
+  torch::Tensor run() {
     c10::InferenceMode inference;
-    if (tile <= 0 || (width <= tile && height <= tile)) {
-      host_out.copy_(forward(host_in));
-      return;
-    }
+    if (tile <= 0 || (width <= tile && height <= tile)) return forward(host_in).contiguous();
     run_tiled();
+    return host_out;
   }
 
   // Tiles start every (tile - overlap) pixels; inside an overlap each tile's weight ramps linearly
@@ -209,8 +208,8 @@ void Engine::process(const FrameView &in, const FrameView &out) {
     throw Error("input and output frames differ in size");
   impl_->ensure_buffers(in.width, in.height);
   frame_to_planar_rgb(in, impl_->host_in.data_ptr<float>());
-  impl_->run();
-  planar_rgb_to_frame(impl_->host_out.data_ptr<float>(), out);
+  const torch::Tensor result = impl_->run();
+  planar_rgb_to_frame(result.data_ptr<float>(), out);
   copy_alpha(in, out);
 }
 
@@ -218,9 +217,8 @@ void Engine::process_planar(const float *in, float *out, int width, int height) 
   if (width <= 0 || height <= 0) throw Error("process_planar: empty image");
   impl_->ensure_buffers(width, height);
   std::copy(in, in + size_t(3) * width * height, impl_->host_in.data_ptr<float>());
-  impl_->run();
-  std::copy(impl_->host_out.data_ptr<float>(),
-            impl_->host_out.data_ptr<float>() + size_t(3) * width * height, out);
+  const torch::Tensor result = impl_->run();
+  std::copy(result.data_ptr<float>(), result.data_ptr<float>() + size_t(3) * width * height, out);
 }
 
 }  // namespace sapnet

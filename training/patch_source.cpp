@@ -314,7 +314,7 @@ std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, i
 }
 
 void write_pack(const std::string &path, const PatchSource &source, bool clean_only,
-                void (*progress)(size_t, size_t)) {
+                const std::function<void(size_t, size_t)> &progress) {
   const int p = source.patch_size();
   const size_t n = 3 * size_t(p) * p;
   PackHeader h{};

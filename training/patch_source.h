@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +48,6 @@ std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, i
 // Writes every patch of `source` (one epoch, seed 0) to `path`; with `clean_only`, stores only the
 // clean patches and the reader synthesizes rain on the fly. Atomic (temporary file + rename).
 void write_pack(const std::string &path, const PatchSource &source, bool clean_only,
-                void (*progress)(size_t done, size_t total) = nullptr);
+                const std::function<void(size_t done, size_t total)> &progress = {});
 
 }  // namespace sapnet

@@ -46,10 +46,8 @@ void add_pack(CLI::App &app) {
       src = make_synthetic_source(load_clean_images(a->clean, a->video_step, a->source.skip_bad),
                                   a->source, "pack");
     }
-    static Progress *bar = nullptr;
     Progress progress("pack", src->size());
-    bar = &progress;
-    write_pack(a->out, *src, !a->clean.empty(), [](size_t done, size_t) { bar->update(done); });
+    write_pack(a->out, *src, !a->clean.empty(), [&](size_t done, size_t) { progress.update(done); });
     progress.finish();
     std::printf("wrote %s: %zu patches of %dx%d (%s)\n", a->out.c_str(), src->size(),
                 a->source.patch, a->source.patch,
