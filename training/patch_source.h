@@ -40,8 +40,9 @@ std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean,
 // A file written by write_pack().
 std::unique_ptr<PatchSource> make_packed_source(const std::string &path);
 
-// Clean images from files, folders and videos (every `video_step`-th frame), shrunk so that the longer
-// side is at most `max_side` (0 = as they are). Bad files: error, or a warning when `skip_bad`.
+// Clean images from files, folders and videos (every `video_step`-th frame), shrunk so that the
+// longer side is at most `max_side` (0 = as they are). Bad files: error, or a warning when
+// `skip_bad`.
 std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step,
                                         bool skip_bad, int max_side = 0);
 

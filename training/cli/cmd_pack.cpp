@@ -47,7 +47,8 @@ void add_pack(CLI::App &app) {
                                   a->source, "pack");
     }
     Progress progress("pack", src->size());
-    write_pack(a->out, *src, !a->clean.empty(), [&](size_t done, size_t) { progress.update(done); });
+    write_pack(a->out, *src, !a->clean.empty(),
+               [&](size_t done, size_t) { progress.update(done); });
     progress.finish();
     std::printf("wrote %s: %zu patches of %dx%d (%s)\n", a->out.c_str(), src->size(),
                 a->source.patch, a->source.patch,
