@@ -5,10 +5,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <mutex>
 
 #include "error.h"
 #include "model_file.h"
 #include "sapnet.h"
+#if SAPNET_WITH_CUDA
+#include "cuda_pipeline.h"
+#endif
 
 #ifndef SAPNET_DEFAULT_MODEL_INSTALLED
 #define SAPNET_DEFAULT_MODEL_INSTALLED ""
@@ -50,6 +55,52 @@ torch::ScalarType parse_precision(const std::string &name, const torch::Device &
   throw Error("unknown precision '" + name + "' (expected auto, fp32, fp16 or bf16)");
 }
 
+// A loaded network, ready for inference on one device in one precision. Engines that load the
+// same file (same path, size and modification time) for the same device and precision share one,
+// so several elements in a process hold one copy of the weights.
+struct LoadedNet {
+  SAPNet net{nullptr};
+  std::string format;
+};
+
+std::shared_ptr<const LoadedNet> load_net(const std::string &path, const torch::Device &device,
+                                          torch::ScalarType dtype) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<const LoadedNet>> cache;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+  const auto canonical = std::filesystem::weakly_canonical(path, ec);
+  const std::string key = canonical.string() + "|" + std::to_string(size) + "|" +
+                          std::to_string(mtime) + "|" + device.str() + "|" +
+                          std::to_string(static_cast<int>(dtype));
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto hit = cache[key].lock()) return hit;
+
+  ModelFile file = load_model_file(path);
+  auto loaded = std::make_shared<LoadedNet>();
+  loaded->format = file.format;
+  try {
+    loaded->net = SAPNet(file.network);
+    load_weights(*loaded->net, file.weights);
+  } catch (const Error &e) {
+    throw Error(path + ": " + e.what());
+  }
+  loaded->net->eval();
+  loaded->net->fuse_gates();
+  loaded->net->to(device, dtype);
+  if (device.is_cuda()) {
+    // Channels-last convolutions are the fast ones for cuDNN's fp16/bf16 kernels.
+    torch::NoGradGuard no_grad;
+    for (auto &t : loaded->net->parameters())
+      if (t.dim() == 4) t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+    for (auto &t : loaded->net->buffers())
+      if (t.dim() == 4) t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  cache[key] = loaded;
+  return loaded;
+}
+
 }  // namespace
 
 bool cuda_available() {
@@ -68,8 +119,12 @@ std::string default_model_path() {
 }
 
 struct Engine::Impl {
+  std::shared_ptr<const LoadedNet> loaded;
   SAPNet net{nullptr};
   std::string path, format;
+#if SAPNET_WITH_CUDA
+  std::unique_ptr<CudaPipeline> cuda;
+#endif
   torch::Device device{torch::kCPU};
   torch::ScalarType dtype = torch::kFloat;
   int stages = 0;
@@ -89,7 +144,11 @@ struct Engine::Impl {
 
   torch::Tensor forward(const torch::Tensor &x) {
     if (!device.is_cuda() && dtype == torch::kFloat) return net->forward_stages(x, stages).back();
-    return net->forward_stages(x.to(device, dtype), stages).back().to(torch::kCPU, torch::kFloat);
+    auto on_device = x.to(device, dtype).contiguous(torch::MemoryFormat::ChannelsLast);
+    return net->forward_stages(on_device, stages)
+        .back()
+        .to(torch::kCPU, torch::kFloat)
+        .contiguous();
   }
 
   // Runs the network on host_in; returns the contiguous float result (the network's own output
@@ -145,16 +204,13 @@ Engine::Engine(const EngineOptions &options) : impl_(std::make_unique<Impl>()) {
   impl_->device = parse_device(options.device);
   impl_->dtype = parse_precision(options.precision, impl_->device);
   if (options.threads > 0) torch::set_num_threads(options.threads);
-  ModelFile file = load_model_file(impl_->path);
-  impl_->format = file.format;
-  try {
-    impl_->net = SAPNet(file.network);
-    load_weights(*impl_->net, file.weights);
-  } catch (const Error &e) {
-    throw Error(impl_->path + ": " + e.what());
-  }
-  impl_->net->eval();
-  impl_->net->to(impl_->device, impl_->dtype);
+  impl_->loaded = load_net(impl_->path, impl_->device, impl_->dtype);
+  impl_->net = impl_->loaded->net;
+  impl_->format = impl_->loaded->format;
+#if SAPNET_WITH_CUDA
+  if (impl_->device.is_cuda())
+    impl_->cuda = std::make_unique<CudaPipeline>(impl_->net, impl_->device, impl_->dtype);
+#endif
   set_stages(options.stages);
   set_tiling(options.tile_size, options.tile_overlap);
 }
@@ -188,6 +244,12 @@ const NetworkConfig &Engine::network() const {
 std::string Engine::device() const {
   return impl_->device.str();
 }
+std::string Engine::device_name() const {
+#if SAPNET_WITH_CUDA
+  if (impl_->device.is_cuda()) return cuda_device_name(impl_->device);
+#endif
+  return "CPU, " + std::to_string(torch::get_num_threads()) + " threads";
+}
 std::string Engine::precision() const {
   return impl_->dtype == torch::kHalf ? "fp16" : impl_->dtype == torch::kBFloat16 ? "bf16" : "fp32";
 }
@@ -198,7 +260,25 @@ std::string Engine::model_path() const {
   return impl_->path;
 }
 const void *Engine::staging_buffer() const {
+#if SAPNET_WITH_CUDA
+  if (impl_->cuda) return impl_->cuda->staging_buffer();
+#endif
   return impl_->host_in.defined() ? impl_->host_in.data_ptr() : nullptr;
+}
+const void *Engine::weights_id() const {
+  return impl_->loaded.get();
+}
+
+size_t Engine::peak_device_memory() const {
+#if SAPNET_WITH_CUDA
+  if (impl_->device.is_cuda()) return cuda_peak_reserved_bytes(impl_->device);
+#endif
+  return 0;
+}
+void Engine::reset_peak_device_memory() {
+#if SAPNET_WITH_CUDA
+  if (impl_->device.is_cuda()) cuda_reset_peak(impl_->device);
+#endif
 }
 
 void Engine::process(const FrameView &in, const FrameView &out) {
@@ -206,6 +286,10 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   check_frame(out, "output frame");
   if (in.width != out.width || in.height != out.height)
     throw Error("input and output frames differ in size");
+#if SAPNET_WITH_CUDA
+  if (impl_->cuda && (impl_->tile <= 0 || (in.width <= impl_->tile && in.height <= impl_->tile)))
+    return impl_->cuda->process(in, out, impl_->stages);
+#endif
   impl_->ensure_buffers(in.width, in.height);
   frame_to_planar_rgb(in, impl_->host_in.data_ptr<float>());
   const torch::Tensor result = impl_->run();

@@ -3,6 +3,7 @@
 // element, tools) do not include it.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -46,12 +47,18 @@ class Engine {
   int stages() const;
   const NetworkConfig &network() const;
   std::string device() const;        // "cpu", "cuda:0"
+  std::string device_name() const;   // "CPU, 2 threads", "NVIDIA H100 80GB HBM3"
   std::string precision() const;     // "fp32", "fp16", "bf16"
   std::string model_format() const;  // what the model file was recognised as
   std::string model_path() const;
   // Address of the network's input staging buffer: stable across frames of one size (tests use it
   // to check that nothing is reallocated per frame).
   const void *staging_buffer() const;
+  // Identity of the loaded weights: engines of one model file, device and precision share them.
+  const void *weights_id() const;
+  // Peak device memory reserved by LibTorch's CUDA allocator since the last reset (0 on the CPU).
+  size_t peak_device_memory() const;
+  void reset_peak_device_memory();
 
  private:
   struct Impl;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "error.h"
 
@@ -157,6 +158,66 @@ void check_frame(const FrameView &f, const char *what) {
                   " is missing or its stride " + std::to_string(f.strides[p]) +
                   " is shorter than a row (" + std::to_string(row) + " bytes)");
   }
+}
+
+namespace {
+
+struct PlaneShape {
+  int count = 0;
+  size_t row_bytes[3] = {0, 0, 0};
+  int rows[3] = {0, 0, 0};
+};
+
+PlaneShape plane_shape(PixelFormat format, int width, int height) {
+  PlaneShape s;
+  const int bpp = bytes_per_pixel(format);
+  if (bpp) {
+    s.count = 1;
+    s.row_bytes[0] = size_t(width) * bpp;
+    s.rows[0] = height;
+    return s;
+  }
+  const int cw = (width + 1) / 2, ch = (height + 1) / 2;
+  const bool nv12 = format == PixelFormat::kNV12;
+  s.count = nv12 ? 2 : 3;
+  s.row_bytes[0] = width;
+  s.rows[0] = height;
+  for (int p = 1; p < s.count; ++p) {
+    s.row_bytes[p] = nv12 ? 2 * cw : cw;
+    s.rows[p] = ch;
+  }
+  return s;
+}
+
+}  // namespace
+
+size_t compact_frame_size(PixelFormat format, int width, int height) {
+  const PlaneShape s = plane_shape(format, width, height);
+  size_t total = 0;
+  for (int p = 0; p < s.count; ++p) total += s.row_bytes[p] * s.rows[p];
+  return total;
+}
+
+void copy_to_compact(const FrameView &f, uint8_t *compact) {
+  const PlaneShape s = plane_shape(f.format, f.width, f.height);
+  for (int p = 0; p < s.count; ++p)
+    for (int y = 0; y < s.rows[p]; ++y, compact += s.row_bytes[p])
+      std::memcpy(compact, f.planes[p] + size_t(y) * f.strides[p], s.row_bytes[p]);
+}
+
+void copy_from_compact(const uint8_t *compact, const FrameView &f) {
+  const PlaneShape s = plane_shape(f.format, f.width, f.height);
+  if (bytes_per_pixel(f.format) == 4) {  // keep the fourth byte of every pixel
+    for (int y = 0; y < f.height; ++y, compact += s.row_bytes[0]) {
+      uint8_t *row = f.planes[0] + size_t(y) * f.strides[0];
+      for (int x = 0; x < f.width; ++x)
+        for (int c = 0; c < 3; ++c) row[4 * x + c] = compact[4 * x + c];
+    }
+    return;
+  }
+  for (int p = 0; p < s.count; ++p)
+    for (int y = 0; y < s.rows[p]; ++y, compact += s.row_bytes[p])
+      std::memcpy(f.planes[p] + size_t(y) * f.strides[p], compact, s.row_bytes[p]);
 }
 
 void copy_alpha(const FrameView &from, const FrameView &to) {

@@ -51,6 +51,16 @@ void planar_rgb_to_frame(const float *planar, const FrameView &frame,
 // packed formats (all of them keep it last); does nothing otherwise.
 void copy_alpha(const FrameView &from, const FrameView &to);
 
+// The compact form of a frame: its planes back to back, rows unpadded (what a device uploads in
+// one copy). Packed: height rows of width * bpp. NV12: Y (width x height), then interleaved UV
+// (2 * ceil(width / 2) x ceil(height / 2)). I420: Y, U, V (chroma ceil(width / 2) x ceil(height /
+// 2)).
+size_t compact_frame_size(PixelFormat format, int width, int height);
+void copy_to_compact(const FrameView &frame, uint8_t *compact);
+// Writes compact bytes into the frame's planes. 4-byte formats get only their colour bytes: alpha
+// and padding stay as they are.
+void copy_from_compact(const uint8_t *compact, const FrameView &frame);
+
 // Throws sapnet::Error when the view is unusable (null planes, non-positive size, short strides).
 void check_frame(const FrameView &frame, const char *what);
 

@@ -26,6 +26,12 @@ torch::nn::Conv2d wrap(torch::nn::Module &parent, const std::string &name, torch
   return conv;
 }
 
+// ReLU that reuses its input's memory when no gradient can need it (inference), saving one
+// full-frame allocation and pass per call.
+torch::Tensor relu_reusing(torch::Tensor x) {
+  return x.requires_grad() ? torch::relu(x) : x.relu_();
+}
+
 }  // namespace
 
 ChannelResidualAttentionImpl::ChannelResidualAttentionImpl(int channels, int reduction) {
@@ -42,7 +48,7 @@ ChannelResidualAttentionImpl::ChannelResidualAttentionImpl(int channels, int red
 torch::Tensor ChannelResidualAttentionImpl::forward(const torch::Tensor &x) {
   auto y = x.mean({2, 3}, /*keepdim=*/true);
   auto w = torch::sigmoid(expand_(torch::relu(squeeze_(y))) + direct_(y));
-  return x * w;
+  return x.requires_grad() ? x * w : x.mul_(w);  // x is always a fresh conv output
 }
 
 DilatedUnitImpl::DilatedUnitImpl(int channels, int dilation, bool cra, int cra_reduction) {
@@ -59,9 +65,9 @@ DilatedUnitImpl::DilatedUnitImpl(int channels, int dilation, bool cra, int cra_r
 torch::Tensor DilatedUnitImpl::forward(const torch::Tensor &x) {
   auto y = conv_a_(x);
   if (cra_a_) y = cra_a_(y);
-  y = conv_b_(torch::relu(y));
+  y = conv_b_(relu_reusing(y));
   if (cra_b_) y = cra_b_(y);
-  return torch::relu(y);
+  return relu_reusing(y);
 }
 
 SAPNetImpl::SAPNetImpl(const NetworkConfig &config) : config_(config) {
@@ -92,20 +98,38 @@ std::vector<torch::Tensor> SAPNetImpl::forward_stages(const torch::Tensor &rainy
   std::vector<torch::Tensor> outputs;
   outputs.reserve(stages);
   for (int t = 0; t < stages; ++t) {
-    auto feat = torch::relu(conv0_(torch::cat({rainy, x}, 1)));
+    auto feat = relu_reusing(conv0_(torch::cat({rainy, x}, 1)));
     auto both = torch::cat({feat, hidden}, 1);
-    auto i = torch::sigmoid(gate_i_(both));
-    auto f = torch::sigmoid(gate_f_(both));
-    auto g = torch::tanh(gate_g_(both));
-    auto o = torch::sigmoid(gate_o_(both));
+    torch::Tensor i, f, g, o;
+    if (gates_fused()) {
+      auto gates = torch::conv2d(both, fused_gate_weight_, fused_gate_bias_, 1, 1).chunk(4, 1);
+      i = torch::sigmoid(gates[0]), f = torch::sigmoid(gates[1]);
+      g = torch::tanh(gates[2]), o = torch::sigmoid(gates[3]);
+    } else {
+      i = torch::sigmoid(gate_i_(both)), f = torch::sigmoid(gate_f_(both));
+      g = torch::tanh(gate_g_(both)), o = torch::sigmoid(gate_o_(both));
+    }
     cell = f * cell + i * g;
     hidden = o * torch::tanh(cell);
     feat = hidden;
-    for (auto &unit : units_) feat = torch::relu(unit(feat) + feat);
+    for (auto &unit : units_) feat = relu_reusing(unit(feat) + feat);
     x = conv_out_(feat) + rainy;
     outputs.push_back(x);
   }
   return outputs;
+}
+
+void SAPNetImpl::fuse_gates() {
+  torch::NoGradGuard no_grad;
+  auto weight = torch::cat({gate_i_->weight, gate_f_->weight, gate_g_->weight, gate_o_->weight});
+  auto bias = torch::cat({gate_i_->bias, gate_f_->bias, gate_g_->bias, gate_o_->bias});
+  if (gates_fused()) {  // refresh in place: the buffers keep their device and dtype
+    fused_gate_weight_.copy_(weight);
+    fused_gate_bias_.copy_(bias);
+    return;
+  }
+  fused_gate_weight_ = register_buffer("fused_gates_weight", weight.contiguous());
+  fused_gate_bias_ = register_buffer("fused_gates_bias", bias.contiguous());
 }
 
 }  // namespace sapnet
@@ -152,6 +176,7 @@ void load_weights(SAPNetImpl &net,
   }
   torch::NoGradGuard no_grad;
   for (auto &p : params) p.value().copy_(given.at(p.key()));
+  if (net.gates_fused()) net.fuse_gates();
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> weights_of(const SAPNetImpl &net) {

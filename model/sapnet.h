@@ -46,8 +46,17 @@ class SAPNetImpl : public torch::nn::Module {
 
   const NetworkConfig &config() const { return config_; }
 
+  // For inference: runs the four LSTM gate convolutions as one convolution with four times the
+  // output channels (the same math, one pass over the input). The separate gate parameters stay
+  // (checkpoints and weights_of() are unchanged); the fused copy is a buffer that follows .to() and
+  // is refreshed by load_weights(). Training never fuses: gradients flow through the separate
+  // gates.
+  void fuse_gates();
+  bool gates_fused() const { return fused_gate_weight_.defined(); }
+
  private:
   NetworkConfig config_;
+  torch::Tensor fused_gate_weight_, fused_gate_bias_;
   torch::nn::Conv2d conv0_{nullptr}, gate_i_{nullptr}, gate_f_{nullptr}, gate_g_{nullptr},
       gate_o_{nullptr}, conv_out_{nullptr};
   std::vector<DilatedUnit> units_;

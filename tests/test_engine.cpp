@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <random>
 
 #include "engine.h"
@@ -9,6 +10,7 @@
 #include "model_file.h"
 #include "sapnet.h"
 #include "shared_data.h"
+#include "tensor_frame.h"
 
 namespace sapnet {
 namespace {
@@ -199,6 +201,170 @@ TEST(EngineOptionsErrors, BadModelDeviceAndPrecision_n) {
     EXPECT_THROW(Engine{opts}, Error);
     opts.device = "auto";
     EXPECT_EQ(Engine{opts}.device(), "cpu");
+  }
+}
+
+TEST(FusedGates, OneConvolutionComputesTheSameStages) {
+  torch::manual_seed(3);
+  SAPNet net(NetworkConfig::sapnet());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  auto x = torch::rand({1, 3, 19, 23});
+  auto separate = net->forward_stages(x);
+  net->fuse_gates();
+  ASSERT_TRUE(net->gates_fused());
+  auto fused = net->forward_stages(x);
+  ASSERT_EQ(separate.size(), fused.size());
+  for (size_t t = 0; t < fused.size(); ++t)
+    EXPECT_LT((separate[t] - fused[t]).abs().max().item<float>(), 1e-5) << "stage " << t + 1;
+  // Loading other weights refreshes the fused copy: the output follows the new weights.
+  SAPNet other(NetworkConfig::sapnet());
+  load_weights(*net, weights_of(*other));
+  auto reloaded = net->forward(x);
+  EXPECT_LT((reloaded - other->forward(x)).abs().max().item<float>(), 1e-5);
+  EXPECT_GT((reloaded - fused.back()).abs().max().item<float>(), 1e-3);
+  // The parameters a checkpoint stores are unchanged by fusing.
+  EXPECT_EQ(weights_of(*net).size(), weights_of(*other).size());
+}
+
+// Frames of every format in a random picture with padded strides (YUV planes too).
+struct TestFrame {
+  std::vector<uint8_t> bytes[3];
+  FrameView view;
+  TestFrame(PixelFormat f, int w, int h, unsigned seed) {
+    std::mt19937 rng(seed);
+    view.format = f;
+    view.width = w;
+    view.height = h;
+    const int bpp = bytes_per_pixel(f), cw = (w + 1) / 2, ch = (h + 1) / 2;
+    const int planes = bpp ? 1 : (f == PixelFormat::kNV12 ? 2 : 3);
+    for (int p = 0; p < planes; ++p) {
+      const int row = bpp ? w * bpp : p == 0 ? w : (planes == 2 ? 2 * cw : cw);
+      const int rows = p == 0 ? h : ch;
+      view.strides[p] = row + 5;
+      bytes[p].resize(size_t(view.strides[p]) * rows);
+      for (auto &b : bytes[p]) b = rng() % 256;
+      view.planes[p] = bytes[p].data();
+    }
+  }
+};
+
+constexpr PixelFormat kAllFormats[] = {PixelFormat::kRGB,  PixelFormat::kBGR,  PixelFormat::kRGBA,
+                                       PixelFormat::kBGRA, PixelFormat::kRGBx, PixelFormat::kBGRx,
+                                       PixelFormat::kNV12, PixelFormat::kI420};
+
+TEST(TensorFrame, DecodingEqualsTheCpuConversionForEveryFormat) {
+  for (PixelFormat f : kAllFormats)
+    for (auto [w, h] : {std::pair{33, 7}, std::pair{1, 1}, std::pair{6, 4}}) {
+      TestFrame frame(f, w, h, 7);
+      std::vector<uint8_t> compact(compact_frame_size(f, w, h));
+      copy_to_compact(frame.view, compact.data());
+      auto bytes = torch::from_blob(compact.data(), {int64_t(compact.size())}, torch::kUInt8);
+      auto rgb = compact_to_rgb(bytes, f, w, h, torch::kFloat, /*channels_last=*/false);
+      std::vector<float> want(size_t(3) * w * h);
+      frame_to_planar_rgb(frame.view, want.data());
+      ASSERT_EQ(rgb.sizes(), (std::vector<int64_t>{1, 3, h, w}));
+      auto got = rgb.contiguous();
+      float worst = 0;
+      for (size_t i = 0; i < want.size(); ++i)
+        worst = std::max(worst, std::abs(got.data_ptr<float>()[i] - want[i]));
+      EXPECT_LT(worst, 1e-5) << pixel_format_name(f) << " " << w << "x" << h;
+      auto half_cl = compact_to_rgb(bytes, f, w, h, torch::kBFloat16, /*channels_last=*/true);
+      EXPECT_EQ(half_cl.scalar_type(), torch::kBFloat16);
+      EXPECT_TRUE(half_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+}
+
+TEST(TensorFrame, EncodingEqualsTheCpuConversionForEveryFormat) {
+  for (PixelFormat f : kAllFormats)
+    for (auto [w, h] : {std::pair{33, 7}, std::pair{1, 1}, std::pair{5, 3}}) {
+      torch::manual_seed(11);
+      auto rgb = torch::rand({1, 3, h, w}) * 1.2 - 0.1;  // some values outside [0, 1]
+      TestFrame want(f, w, h, 1), got(f, w, h, 1);       // equal padding and alpha bytes
+      planar_rgb_to_frame(rgb.contiguous().data_ptr<float>(), want.view);
+      std::vector<uint8_t> compact(compact_frame_size(f, w, h));
+      copy_to_compact(got.view, compact.data());
+      auto bytes = torch::from_blob(compact.data(), {int64_t(compact.size())}, torch::kUInt8);
+      rgb_to_compact(rgb, f, w, h, bytes);
+      copy_from_compact(compact.data(), got.view);
+      for (int p = 0; p < 3; ++p) {
+        ASSERT_EQ(want.bytes[p].size(), got.bytes[p].size());
+        int worst = 0;
+        for (size_t i = 0; i < want.bytes[p].size(); ++i)
+          worst = std::max(worst, std::abs(int(want.bytes[p][i]) - int(got.bytes[p][i])));
+        // Packed formats are exact; YUV may differ by one level where a float sum lands on .5.
+        EXPECT_LE(worst, bytes_per_pixel(f) ? 0 : 1)
+            << pixel_format_name(f) << " plane " << p << " " << w << "x" << h;
+      }
+    }
+}
+
+TEST(TensorFrame, CompactCopiesKeepAlphaAndPadding) {
+  TestFrame frame(PixelFormat::kBGRA, 9, 4, 5);
+  const auto before = frame.bytes[0];
+  std::vector<uint8_t> compact(compact_frame_size(PixelFormat::kBGRA, 9, 4));
+  copy_to_compact(frame.view, compact.data());
+  for (auto &b : compact) b = 255 - b;
+  copy_from_compact(compact.data(), frame.view);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < frame.view.strides[0]; ++x) {
+      const size_t i = size_t(y) * frame.view.strides[0] + x;
+      const bool colour = x < 9 * 4 && x % 4 != 3;
+      ASSERT_EQ(frame.bytes[0][i], colour ? 255 - before[i] : before[i]) << y << "," << x;
+    }
+}
+
+TEST(SharedWeights, EnginesOfOneFileShareOneNetwork) {
+  SAPNET_REQUIRE_SHARED(official, kOfficial);
+  EngineOptions opts;
+  opts.model_path = official;
+  Engine a(opts), b(opts);
+  EXPECT_EQ(a.weights_id(), b.weights_id());
+  b.set_stages(2);  // per-engine settings stay per engine
+  EXPECT_EQ(a.stages(), 6);
+  // Another file, or the same path rewritten, gets its own copy.
+  testing::TempDir dir;
+  const auto copy = dir / "copy.pth";
+  std::filesystem::copy_file(official, copy);
+  opts.model_path = copy;
+  Engine c(opts);
+  EXPECT_NE(c.weights_id(), a.weights_id());
+  EXPECT_EQ(Engine(opts).weights_id(), c.weights_id());
+  std::filesystem::last_write_time(
+      copy, std::filesystem::last_write_time(copy) + std::chrono::seconds(5));
+  EXPECT_NE(Engine(opts).weights_id(), c.weights_id());
+  EXPECT_EQ(a.peak_device_memory(), 0u);  // CPU
+}
+
+// The CUDA path: needs a CUDA build and a GPU; skips cleanly otherwise.
+TEST(CudaEngine, Fp16FramesMatchTheCpuFp32Engine) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU (or a CPU-only LibTorch build)";
+  SAPNET_REQUIRE_SHARED(official, kOfficial);
+  EngineOptions cpu_opts;
+  cpu_opts.model_path = official;
+  Engine cpu(cpu_opts);
+  for (const char *precision : {"fp32", "fp16", "bf16"}) {
+    EngineOptions opts = cpu_opts;
+    opts.device = "cuda";
+    opts.precision = precision;
+    Engine gpu(opts);
+    EXPECT_EQ(gpu.device(), "cuda:0");
+    for (PixelFormat f : {PixelFormat::kRGB, PixelFormat::kBGRx, PixelFormat::kNV12}) {
+      TestFrame in(f, 64, 36, 9), want(f, 64, 36, 9), got(f, 64, 36, 9);
+      cpu.process(in.view, want.view);
+      gpu.process(in.view, got.view);
+      const void *staging = gpu.staging_buffer();
+      gpu.process(in.view, got.view);  // the graph replays into the same buffers
+      EXPECT_EQ(gpu.staging_buffer(), staging);
+      double sum = 0;
+      size_t n = 0;
+      for (int p = 0; p < 3; ++p)
+        for (size_t i = 0; i < want.bytes[p].size(); ++i, ++n)
+          sum += std::abs(int(want.bytes[p][i]) - int(got.bytes[p][i]));
+      EXPECT_LT(sum / n, std::string(precision) == "fp32" ? 0.05 : 1.0)
+          << precision << " " << pixel_format_name(f);
+    }
+    EXPECT_GT(gpu.peak_device_memory(), 0u);
   }
 }
 

@@ -12,11 +12,14 @@ int main(int argc, char **argv) {
   app.set_version_flag("--version", std::string("sapnet ") + SAPNET_VERSION);
   sapnet::cli::add_derain(app);
   sapnet::cli::add_eval(app);
+  sapnet::cli::add_eval_detect(app);
+  sapnet::cli::add_eval_segment(app);
   sapnet::cli::add_info(app);
   sapnet::cli::add_import(app);
   sapnet::cli::add_train(app);
   sapnet::cli::add_pack(app);
   sapnet::cli::add_export(app);
+  sapnet::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {  // also CLI::RuntimeError: a subcommand's exit status
