@@ -3,14 +3,22 @@
 
 #include "gstrainsim.h"
 #include "gstsapnetderain.h"
+#include "gstsapnetdetect.h"
+#include "gstsapnetsegment.h"
+#include "sapnet_segmentation_meta.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
   ok |= GST_ELEMENT_REGISTER(sapnetderain, plugin);
   ok |= GST_ELEMENT_REGISTER(rainsim, plugin);
+  ok |= GST_ELEMENT_REGISTER(sapnetdetect, plugin);
+  ok |= GST_ELEMENT_REGISTER(sapnetsegment, plugin);
+  // The API type downstream code looks up by name (sapnet_segmentation_meta.h).
+  sapnet_segmentation_meta_get_info();
   return ok;
 }
 
-GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, sapnet,
-                  "Rain removal (SAPNet) and rain simulation for video", plugin_init,
-                  SAPNET_VERSION, "LGPL", "sapnet", "https://github.com/sapnet/sapnet")
+GST_PLUGIN_DEFINE(
+    GST_VERSION_MAJOR, GST_VERSION_MINOR, sapnet,
+    "Rain removal (SAPNet), rain simulation, and TorchScript detection and segmentation for video",
+    plugin_init, SAPNET_VERSION, "LGPL", "sapnet", "https://github.com/sapnet/sapnet")

@@ -28,11 +28,15 @@ YuvPlanes yuv_planes(const torch::Tensor &bytes, PixelFormat format, int64_t w, 
   return p;
 }
 
-// Nearest-neighbour chroma upsampling, as frame.cpp reads chroma at (x / 2, y / 2).
+// Nearest-neighbour chroma upsampling, as frame.cpp reads chroma at (x / 2, y / 2). Expand and
+// reshape, not repeat_interleave: that one may synchronise with the host, which a CUDA graph
+// capture forbids.
 torch::Tensor upsample_chroma(const torch::Tensor &c, int64_t w, int64_t h) {
+  const int64_t ch = c.size(0), cw = c.size(1);
   return c.to(torch::kFloat)
-      .repeat_interleave(2, 0)
-      .repeat_interleave(2, 1)
+      .view({ch, 1, cw, 1})
+      .expand({ch, 2, cw, 2})
+      .reshape({2 * ch, 2 * cw})
       .narrow(0, 0, h)
       .narrow(1, 0, w);
 }

@@ -1,0 +1,461 @@
+/**
+ * SECTION:element-sapnetdetect
+ * @title: sapnetdetect
+ *
+ * Runs an object detector exported to TorchScript on every frame and attaches one
+ * #GstVideoRegionOfInterestMeta per box: its roi_type is the class name (from labels-file, else
+ * "class-N") and it carries a "detection" parameter structure with the fields "label" (string),
+ * "class-id" (int) and "confidence" (double). Two output styles are understood (output-format):
+ * torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict, or scripted torchvision's
+ * (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h, objectness, class scores;
+ * class-wise NMS is applied here). Frames are given to the network as RGB in [0, 1], resized to
+ * input-width x input-height (0: the frame's size) and normalised as (x - mean) / std.
+ *
+ * With overlay=true the boxes are drawn into the frame: a 2-pixel outline in a colour per class and
+ * a small filled tab of that colour in the top-left corner (no text; the class is in the meta).
+ * NV12 and I420 frames get grey outlines on the luma plane.
+ *
+ * detections-file writes the detections as a COCO results list
+ * ([{image_id, category_id, bbox [x, y, w, h], score}], category_id = the model's class id) when
+ * the element stops; frame N has image_id image-id + N. `sapnet eval-detect` scores such a file.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 filesrc location=street.mp4 ! decodebin ! videoconvert ! sapnetderain ! \
+ *     sapnetdetect model-location=fasterrcnn.pt labels-file=coco.txt overlay=true ! \
+ *     videoconvert ! autovideosink
+ * ]|
+ */
+#include "gstsapnetdetect.h"
+
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "frame_view.h"
+#include "overlay.h"
+#include "perception.h"
+#include "perception_common.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_sapnet_detect_debug);
+#define GST_CAT_DEFAULT gst_sapnet_detect_debug
+
+enum {
+  PROP_0,
+  PROP_MODEL_LOCATION,
+  PROP_DEVICE,
+  PROP_OUTPUT_FORMAT,
+  PROP_SCORE_THRESHOLD,
+  PROP_NMS_THRESHOLD,
+  PROP_INPUT_WIDTH,
+  PROP_INPUT_HEIGHT,
+  PROP_MEAN,
+  PROP_STD,
+  PROP_LABELS_FILE,
+  PROP_OVERLAY,
+  PROP_DETECTIONS_FILE,
+  PROP_IMAGE_ID,
+};
+
+#define DEFAULT_DEVICE "auto"
+#define DEFAULT_OUTPUT_FORMAT SAPNET_DETECT_OUTPUT_TORCHVISION
+#define DEFAULT_SCORE_THRESHOLD 0.5
+#define DEFAULT_NMS_THRESHOLD 0.5
+#define DEFAULT_MEAN "0,0,0"
+#define DEFAULT_STD "1,1,1"
+#define DEFAULT_OVERLAY FALSE
+#define DEFAULT_IMAGE_ID 0
+
+typedef enum { SAPNET_DETECT_OUTPUT_TORCHVISION, SAPNET_DETECT_OUTPUT_YOLO } SapnetDetectOutput;
+
+static GType sapnet_detect_output_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {SAPNET_DETECT_OUTPUT_TORCHVISION,
+       "torchvision: boxes (x1,y1,x2,y2), labels, scores as a tuple or dict", "torchvision"},
+      {SAPNET_DETECT_OUTPUT_YOLO, "YOLO: N x (cx,cy,w,h, objectness, class scores...)", "yolo"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("SapnetDetectOutput", values));
+  return type;
+}
+
+namespace {
+
+// C++ state of the element, kept out of the GObject instance struct.
+struct DetectState {
+  std::mutex lock;  // guards the settings
+  std::string model_location, device = DEFAULT_DEVICE;
+  int output_format = DEFAULT_OUTPUT_FORMAT;
+  double score_threshold = DEFAULT_SCORE_THRESHOLD, nms_threshold = DEFAULT_NMS_THRESHOLD;
+  int input_width = 0, input_height = 0;
+  std::string mean = DEFAULT_MEAN, std = DEFAULT_STD;
+  std::string labels_file, detections_file;
+  bool overlay = DEFAULT_OVERLAY;
+  gint64 image_id = DEFAULT_IMAGE_ID;
+
+  // Streaming thread (and start/stop, serialised with it) only.
+  std::unique_ptr<sapnet::Detector> detector;
+  std::vector<std::string> labels;
+  nlohmann::json results = nlohmann::json::array();
+  std::string results_path;
+  guint64 frames = 0;
+};
+
+}  // namespace
+
+struct _GstSapnetDetect {
+  GstVideoFilter parent;
+  DetectState *state;
+};
+
+G_DEFINE_TYPE(GstSapnetDetect, gst_sapnet_detect, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE(sapnetdetect, "sapnetdetect", GST_RANK_NONE, GST_TYPE_SAPNET_DETECT);
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
+
+static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
+  auto *self = GST_SAPNET_DETECT(trans);
+  DetectState *s = self->state;
+  sapnet::DetectorOptions o;
+  std::string labels_file, mean, stdev;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    o.model_path = s->model_location;
+    o.device = s->device;
+    o.output = s->output_format == SAPNET_DETECT_OUTPUT_YOLO ? sapnet::DetectorOutput::kYolo
+                                                             : sapnet::DetectorOutput::kTorchvision;
+    o.score_threshold = static_cast<float>(s->score_threshold);
+    o.nms_threshold = static_cast<float>(s->nms_threshold);
+    o.input_width = s->input_width;
+    o.input_height = s->input_height;
+    mean = s->mean, stdev = s->std, labels_file = s->labels_file;
+    s->results_path = s->detections_file;
+  }
+  if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
+      !sapnet::gst::parse_rgb_triplet(stdev, &o.std)) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, SETTINGS, ("Invalid mean or std property."),
+        ("mean \"%s\", std \"%s\": expected three numbers \"r,g,b\"", mean.c_str(), stdev.c_str()));
+    return FALSE;
+  }
+  try {
+    s->labels = labels_file.empty() ? std::vector<std::string>()
+                                    : sapnet::gst::read_class_names(labels_file);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                      ("Could not read the class names \"%s\".", labels_file.c_str()),
+                      ("%s", e.what()));
+    return FALSE;
+  }
+  try {
+    s->detector = std::make_unique<sapnet::Detector>(o);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_READ,
+        ("Could not load the detection model \"%s\": %s", o.model_path.c_str(), e.what()),
+        ("%s", e.what()));
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "detector %s on %s, %zu class name(s)", o.model_path.c_str(),
+                  s->detector->device().c_str(), s->labels.size());
+  s->results = nlohmann::json::array();
+  s->frames = 0;
+  return TRUE;
+}
+
+static gboolean gst_sapnet_detect_stop(GstBaseTransform *trans) {
+  auto *self = GST_SAPNET_DETECT(trans);
+  DetectState *s = self->state;
+  const bool had_detector = s->detector != nullptr;
+  s->detector.reset();
+  if (!had_detector || s->results_path.empty()) return TRUE;
+  std::ofstream out(s->results_path);
+  out << s->results.dump() << "\n";
+  if (!out) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                      ("Could not write the detections to \"%s\".", s->results_path.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "wrote %zu detection(s) to %s", s->results.size(), s->results_path.c_str());
+  return TRUE;
+}
+
+static gboolean gst_sapnet_detect_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info,
+                                           GstCaps *, GstVideoInfo *) {
+  sapnet::PixelFormat f;
+  if (!sapnet::gst::pixel_format_of(GST_VIDEO_INFO_FORMAT(in_info), &f)) {
+    GST_ERROR_OBJECT(filter, "unsupported format");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstFlowReturn gst_sapnet_detect_transform_frame_ip(GstVideoFilter *filter,
+                                                          GstVideoFrame *frame) {
+  auto *self = GST_SAPNET_DETECT(filter);
+  DetectState *s = self->state;
+  if (!s->detector) return GST_FLOW_NOT_NEGOTIATED;
+  bool overlay;
+  gint64 first_id;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    overlay = s->overlay;
+    first_id = s->image_id;
+  }
+  const sapnet::FrameView view = sapnet::gst::view_of(frame);
+  std::vector<sapnet::Detection> dets;
+  try {
+    dets = s->detector->detect(view);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Detection failed: %s", e.what()),
+                      ("model %s", s->detector->options().model_path.c_str()));
+    return GST_FLOW_ERROR;
+  }
+  const gint64 image_id = first_id + static_cast<gint64>(s->frames++);
+  for (const sapnet::Detection &d : dets) {
+    const std::string name = sapnet::gst::class_name(s->labels, d.class_id);
+    const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
+    const int x1 = static_cast<int>(std::ceil(d.x + d.w)),
+              y1 = static_cast<int>(std::ceil(d.y + d.h));
+    GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
+        frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
+    gst_video_region_of_interest_meta_add_param(
+        meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
+                                G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,
+                                static_cast<double>(d.score), nullptr));
+    if (overlay)
+      sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2, 6);
+    if (!s->results_path.empty())
+      s->results.push_back({{"image_id", image_id},
+                            {"category_id", d.class_id},
+                            {"bbox", {d.x, d.y, d.w, d.h}},
+                            {"score", d.score}});
+  }
+  GST_LOG_OBJECT(self, "%zu detection(s)", dets.size());
+  return GST_FLOW_OK;
+}
+
+static void set_string(std::string *dst, const GValue *value, const char *fallback = "") {
+  const char *v = g_value_get_string(value);
+  *dst = v && *v ? v : fallback;
+}
+
+static void gst_sapnet_detect_set_property(GObject *object, guint prop_id, const GValue *value,
+                                           GParamSpec *pspec) {
+  DetectState *s = GST_SAPNET_DETECT(object)->state;
+  std::lock_guard<std::mutex> g(s->lock);
+  switch (prop_id) {
+    case PROP_MODEL_LOCATION:
+      set_string(&s->model_location, value);
+      break;
+    case PROP_DEVICE:
+      set_string(&s->device, value, DEFAULT_DEVICE);
+      break;
+    case PROP_OUTPUT_FORMAT:
+      s->output_format = g_value_get_enum(value);
+      break;
+    case PROP_SCORE_THRESHOLD:
+      s->score_threshold = g_value_get_double(value);
+      break;
+    case PROP_NMS_THRESHOLD:
+      s->nms_threshold = g_value_get_double(value);
+      break;
+    case PROP_INPUT_WIDTH:
+      s->input_width = g_value_get_int(value);
+      break;
+    case PROP_INPUT_HEIGHT:
+      s->input_height = g_value_get_int(value);
+      break;
+    case PROP_MEAN:
+      set_string(&s->mean, value, DEFAULT_MEAN);
+      break;
+    case PROP_STD:
+      set_string(&s->std, value, DEFAULT_STD);
+      break;
+    case PROP_LABELS_FILE:
+      set_string(&s->labels_file, value);
+      break;
+    case PROP_OVERLAY:
+      s->overlay = g_value_get_boolean(value);
+      break;
+    case PROP_DETECTIONS_FILE:
+      set_string(&s->detections_file, value);
+      break;
+    case PROP_IMAGE_ID:
+      s->image_id = g_value_get_int64(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_sapnet_detect_get_property(GObject *object, guint prop_id, GValue *value,
+                                           GParamSpec *pspec) {
+  DetectState *s = GST_SAPNET_DETECT(object)->state;
+  std::lock_guard<std::mutex> g(s->lock);
+  const auto str = [](const std::string &v) { return v.empty() ? nullptr : v.c_str(); };
+  switch (prop_id) {
+    case PROP_MODEL_LOCATION:
+      g_value_set_string(value, str(s->model_location));
+      break;
+    case PROP_DEVICE:
+      g_value_set_string(value, s->device.c_str());
+      break;
+    case PROP_OUTPUT_FORMAT:
+      g_value_set_enum(value, s->output_format);
+      break;
+    case PROP_SCORE_THRESHOLD:
+      g_value_set_double(value, s->score_threshold);
+      break;
+    case PROP_NMS_THRESHOLD:
+      g_value_set_double(value, s->nms_threshold);
+      break;
+    case PROP_INPUT_WIDTH:
+      g_value_set_int(value, s->input_width);
+      break;
+    case PROP_INPUT_HEIGHT:
+      g_value_set_int(value, s->input_height);
+      break;
+    case PROP_MEAN:
+      g_value_set_string(value, s->mean.c_str());
+      break;
+    case PROP_STD:
+      g_value_set_string(value, s->std.c_str());
+      break;
+    case PROP_LABELS_FILE:
+      g_value_set_string(value, str(s->labels_file));
+      break;
+    case PROP_OVERLAY:
+      g_value_set_boolean(value, s->overlay);
+      break;
+    case PROP_DETECTIONS_FILE:
+      g_value_set_string(value, str(s->detections_file));
+      break;
+    case PROP_IMAGE_ID:
+      g_value_set_int64(value, s->image_id);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void gst_sapnet_detect_finalize(GObject *object) {
+  delete GST_SAPNET_DETECT(object)->state;
+  G_OBJECT_CLASS(gst_sapnet_detect_parent_class)->finalize(object);
+}
+
+static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
+  auto *gobject_class = G_OBJECT_CLASS(klass);
+  auto *element_class = GST_ELEMENT_CLASS(klass);
+  auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(gst_sapnet_detect_debug, "sapnetdetect", 0,
+                          "SAPNet TorchScript object detection");
+
+  gobject_class->set_property = gst_sapnet_detect_set_property;
+  gobject_class->get_property = gst_sapnet_detect_get_property;
+  gobject_class->finalize = gst_sapnet_detect_finalize;
+
+  // Settings read when the element starts (READY -> PAUSED).
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL_LOCATION,
+      g_param_spec_string("model-location", "Model location",
+                          "TorchScript detector (.pt, from torch.jit.script/trace + save)", nullptr,
+                          rw));
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_string("device", "Device", "Where the detector runs: auto, cpu, cuda or cuda:N",
+                          DEFAULT_DEVICE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_OUTPUT_FORMAT,
+      g_param_spec_enum("output-format", "Output format", "What the detector's forward returns",
+                        sapnet_detect_output_get_type(), DEFAULT_OUTPUT_FORMAT, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_SCORE_THRESHOLD,
+      g_param_spec_double("score-threshold", "Score threshold",
+                          "Boxes scoring less are dropped (YOLO: objectness x class score)", 0, 1,
+                          DEFAULT_SCORE_THRESHOLD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_NMS_THRESHOLD,
+      g_param_spec_double("nms-threshold", "NMS IoU threshold",
+                          "Class-wise non-maximum suppression: a box overlapping a better box of "
+                          "its class by more than this IoU is dropped (1: keep all)",
+                          0, 1, DEFAULT_NMS_THRESHOLD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_INPUT_WIDTH,
+      g_param_spec_int("input-width", "Input width",
+                       "Network input width; frames are resized to it (0: the frame's width)", 0,
+                       16384, 0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_INPUT_HEIGHT,
+      g_param_spec_int("input-height", "Input height",
+                       "Network input height; frames are resized to it (0: the frame's height)", 0,
+                       16384, 0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MEAN,
+      g_param_spec_string("mean", "Mean",
+                          "Per-channel mean \"r,g,b\" subtracted from RGB in [0, 1] (ImageNet: "
+                          "\"0.485,0.456,0.406\"; torchvision detectors normalise themselves)",
+                          DEFAULT_MEAN, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_STD,
+      g_param_spec_string("std", "Standard deviation",
+                          "Per-channel divisor \"r,g,b\" applied after the mean (ImageNet: "
+                          "\"0.229,0.224,0.225\")",
+                          DEFAULT_STD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_LABELS_FILE,
+      g_param_spec_string("labels-file", "Labels file",
+                          "Class names, one per line (line N names class id N); without it "
+                          "classes are called class-N",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_OVERLAY,
+      g_param_spec_boolean("overlay", "Overlay",
+                           "Draw the boxes into the frame (class-coloured outlines with a colour "
+                           "tab; luma only for NV12/I420)",
+                           DEFAULT_OVERLAY,
+                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                    GST_PARAM_MUTABLE_PLAYING)));
+  g_object_class_install_property(
+      gobject_class, PROP_DETECTIONS_FILE,
+      g_param_spec_string("detections-file", "Detections file",
+                          "Write all detections as a COCO results list (JSON) here when the "
+                          "element stops (category_id: the model's class id)",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_IMAGE_ID,
+      g_param_spec_int64("image-id", "Image id",
+                         "COCO image_id of the first frame in detections-file; frame N gets "
+                         "image-id + N",
+                         G_MININT64, G_MAXINT64, DEFAULT_IMAGE_ID, rw));
+
+  gst_element_class_set_static_metadata(
+      element_class, "SAPNet TorchScript object detection", "Filter/Analyzer/Video",
+      "Detects objects with a TorchScript model and attaches region-of-interest metas",
+      "sapnet developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_detect_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_detect_stop);
+  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_detect_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_sapnet_detect_transform_frame_ip);
+  gst_type_mark_as_plugin_api(sapnet_detect_output_get_type(), static_cast<GstPluginAPIFlags>(0));
+}
+
+static void gst_sapnet_detect_init(GstSapnetDetect *self) {
+  self->state = new DetectState();
+}

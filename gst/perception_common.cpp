@@ -1,0 +1,137 @@
+#include "perception_common.h"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include "error.h"
+
+namespace sapnet::gst {
+
+bool parse_rgb_triplet(const std::string &text, std::array<float, 3> *out) {
+  std::array<float, 3> v{};
+  const char *p = text.c_str();
+  for (int i = 0; i < 3; ++i) {
+    while (*p == ' ' || (i > 0 && *p == ',')) ++p;
+    char *end = nullptr;
+    v[i] = std::strtof(p, &end);
+    if (end == p) return false;
+    p = end;
+  }
+  while (*p == ' ') ++p;
+  if (*p) return false;
+  *out = v;
+  return true;
+}
+
+std::string rgb_triplet_string(const std::array<float, 3> &v) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%g,%g,%g", v[0], v[1], v[2]);
+  return buf;
+}
+
+std::vector<std::string> read_class_names(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open the class-name file (" + std::strerror(errno) + ")");
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    names.push_back(line);
+  }
+  while (!names.empty() && names.back().empty()) names.pop_back();
+  return names;
+}
+
+std::string class_name(const std::vector<std::string> &names, int id) {
+  if (id >= 0 && size_t(id) < names.size() && !names[id].empty()) return names[id];
+  return "class-" + std::to_string(id);
+}
+
+std::string format_location(const std::string &pattern, uint64_t index) {
+  std::string out;
+  bool done = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] != '%') {
+      out += pattern[i];
+      continue;
+    }
+    if (i + 1 < pattern.size() && pattern[i + 1] == '%') {
+      out += '%';
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    const bool zero = j < pattern.size() && pattern[j] == '0';
+    int width = 0;
+    while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9')
+      width = width * 10 + (pattern[j++] - '0');
+    while (j < pattern.size() && (pattern[j] == 'l' || pattern[j] == 'h')) ++j;
+    if (done || j >= pattern.size() ||
+        (pattern[j] != 'd' && pattern[j] != 'u' && pattern[j] != 'i')) {
+      out += pattern[i];  // not an integer conversion: keep it literally
+      continue;
+    }
+    std::string digits = std::to_string(index);
+    if (int(digits.size()) < width) digits.insert(0, width - digits.size(), zero ? '0' : ' ');
+    out += digits;
+    done = true;
+    i = j;
+  }
+  return out;
+}
+
+namespace {
+
+void put32(std::string *s, uint32_t v) {
+  for (int k = 3; k >= 0; --k) s->push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+}
+
+// length, type, data, CRC of type + data.
+void chunk(std::string *png, const char *type, const std::string &data) {
+  put32(png, static_cast<uint32_t>(data.size()));
+  const size_t start = png->size();
+  png->append(type, 4);
+  png->append(data);
+  const auto crc = crc32(0, reinterpret_cast<const Bytef *>(png->data() + start),
+                         static_cast<uInt>(png->size() - start));
+  put32(png, static_cast<uint32_t>(crc));
+}
+
+}  // namespace
+
+void write_gray_png(const std::string &path, const uint8_t *pixels, int width, int height) {
+  if (width <= 0 || height <= 0) throw Error(path + ": cannot write an empty PNG");
+  // Scanlines, each with filter type 0 (none).
+  std::string raw;
+  raw.reserve(size_t(width + 1) * height);
+  for (int y = 0; y < height; ++y) {
+    raw.push_back('\0');
+    raw.append(reinterpret_cast<const char *>(pixels) + size_t(y) * width, width);
+  }
+  uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
+  std::string packed(packed_size, '\0');
+  if (compress2(reinterpret_cast<Bytef *>(packed.data()), &packed_size,
+                reinterpret_cast<const Bytef *>(raw.data()), static_cast<uLong>(raw.size()),
+                Z_BEST_SPEED) != Z_OK)
+    throw Error(path + ": PNG compression failed");
+  packed.resize(packed_size);
+  std::string header;
+  put32(&header, static_cast<uint32_t>(width));
+  put32(&header, static_cast<uint32_t>(height));
+  header +=
+      std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit, greyscale, deflate, no filter/interlace
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  chunk(&png, "IHDR", header);
+  chunk(&png, "IDAT", packed);
+  chunk(&png, "IEND", "");
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !out.write(png.data(), std::streamsize(png.size())))
+    throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+}
+
+}  // namespace sapnet::gst

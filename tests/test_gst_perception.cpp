@@ -1,0 +1,406 @@
+// sapnetdetect and sapnetsegment through GstHarness with tiny TorchScript modules
+// (perception_fixtures.h): region-of-interest metas and their parameters, labels files, overlays,
+// the segmentation meta, COCO results and label PNGs written by the elements, errors for missing
+// models and wrong output shapes, and pipelines/table5.sh end to end.
+#include <gst/check/gstharness.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "../gst/perception_common.h"
+#include "../gst/sapnet_segmentation_meta.h"
+#include "image.h"
+#include "overlay.h"
+#include "perception_fixtures.h"
+#include "segmentation_metrics.h"
+#include "shared_data.h"
+
+namespace sapnet {
+namespace {
+
+using testing::TempDir;
+
+class GstPerception : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
+
+  static GstHarness *harness(const std::string &desc, const char *format, int w, int h) {
+    GstHarness *hr = gst_harness_new_parse(desc.c_str());
+    EXPECT_NE(hr, nullptr);
+    gst_harness_set_src_caps(
+        hr, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, "width", G_TYPE_INT,
+                                w, "height", G_TYPE_INT, h, "framerate", GST_TYPE_FRACTION, 25, 1,
+                                nullptr));
+    return hr;
+  }
+
+  // A frame of `info` with every byte `value`.
+  static GstBuffer *filled(const GstVideoInfo &info, uint8_t value) {
+    GstBuffer *b = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+    gst_buffer_memset(b, 0, value, GST_VIDEO_INFO_SIZE(&info));
+    return b;
+  }
+
+  static GstVideoInfo info_of(const char *format, int w, int h) {
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, gst_video_format_from_string(format), w, h);
+    return info;
+  }
+
+  static std::vector<uint8_t> bytes_of(GstBuffer *buf) {
+    GstMapInfo map;
+    gst_buffer_map(buf, &map, GST_MAP_READ);
+    std::vector<uint8_t> out(map.data, map.data + map.size);
+    gst_buffer_unmap(buf, &map);
+    return out;
+  }
+};
+
+struct Roi {
+  std::string type, label;
+  int x, y, w, h, class_id;
+  double confidence;
+};
+
+std::vector<Roi> rois_of(GstBuffer *buf) {
+  std::vector<Roi> out;
+  gpointer state = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(
+             buf, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto *roi = reinterpret_cast<GstVideoRegionOfInterestMeta *>(m);
+    Roi r{g_quark_to_string(roi->roi_type),
+          "",
+          int(roi->x),
+          int(roi->y),
+          int(roi->w),
+          int(roi->h),
+          -1,
+          -1};
+    if (GstStructure *p = gst_video_region_of_interest_meta_get_param(roi, "detection")) {
+      if (const char *l = gst_structure_get_string(p, "label")) r.label = l;
+      gst_structure_get_int(p, "class-id", &r.class_id);
+      gst_structure_get_double(p, "confidence", &r.confidence);
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+TEST_F(GstPerception, DetectAttachesRoiMetasWithLabelsAndConfidence) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "d.pt", testing::kTupleDetector);
+  std::ofstream(dir / "labels.txt") << "background\nperson\ncar\n";
+  GstHarness *h = harness("sapnetdetect model-location=\"" + model + "\" labels-file=\"" +
+                              (dir / "labels.txt") + "\" input-width=64 input-height=32",
+                          "RGB", 128, 96);
+  const GstVideoInfo info = info_of("RGB", 128, 96);
+  GstBuffer *out = gst_harness_push_and_pull(h, filled(info, 230));  // bright: both boxes
+  ASSERT_NE(out, nullptr);
+  const auto rois = rois_of(out);
+  ASSERT_EQ(rois.size(), 2u);
+  EXPECT_EQ(rois[0].type, "person");  // class 1, 230/255 = 0.90
+  EXPECT_EQ(rois[0].label, "person");
+  EXPECT_EQ(rois[0].class_id, 1);
+  EXPECT_NEAR(rois[0].confidence, 230 / 255.0, 1e-5);
+  EXPECT_EQ(rois[0].x, 0);
+  EXPECT_EQ(rois[0].w, 16);
+  EXPECT_EQ(rois[0].h, 24);
+  EXPECT_EQ(rois[1].type, "car");  // the middle half of the frame
+  EXPECT_EQ(rois[1].x, 32);
+  EXPECT_EQ(rois[1].y, 24);
+  EXPECT_EQ(rois[1].w, 64);
+  EXPECT_EQ(rois[1].h, 48);
+  EXPECT_NEAR(rois[1].confidence, 0.8, 1e-6);
+  // Without overlay the pixels are untouched.
+  for (uint8_t b : bytes_of(out)) ASSERT_EQ(b, 230);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+
+TEST_F(GstPerception, DetectThresholdAndUnnamedClasses) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  GstHarness *h = harness(
+      "sapnetdetect output-format=yolo score-threshold=0.6 model-location=\"" + model + "\"",
+      "BGRx", 100, 100);
+  GstBuffer *out = gst_harness_push_and_pull(h, filled(info_of("BGRx", 100, 100), 0));
+  ASSERT_NE(out, nullptr);
+  const auto rois = rois_of(out);
+  ASSERT_EQ(rois.size(), 2u);  // A and C (see the fixture)
+  EXPECT_EQ(rois[0].type, "class-0");
+  EXPECT_EQ(rois[1].type, "class-1");
+  EXPECT_EQ(rois[1].x, 22);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+
+// Overlay: pixels change on the box outlines (and tab) only.
+TEST_F(GstPerception, DetectOverlayChangesOnlyBoxPixels) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  for (const char *format : {"RGB", "NV12"}) {
+    GstHarness *h = harness(
+        "sapnetdetect output-format=yolo score-threshold=0.6 overlay=true "
+        "nms-threshold=0.5 model-location=\"" +
+            model + "\"",
+        format, 100, 100);
+    const GstVideoInfo info = info_of(format, 100, 100);
+    GstBuffer *out = gst_harness_push_and_pull(h, filled(info, 128));
+    ASSERT_NE(out, nullptr);
+    const auto bytes = bytes_of(out);
+    // Union of the two boxes (20,20)-(40,40) and (22,21)-(42,41).
+    const auto in_box = [](int x, int y) {
+      return (x >= 20 && x < 40 && y >= 20 && y < 40) || (x >= 22 && x < 42 && y >= 21 && y < 41);
+    };
+    const int bpp = std::string(format) == "RGB" ? 3 : 1;  // NV12: luma plane only
+    int changed = 0;
+    for (int y = 0; y < 100; ++y)
+      for (int x = 0; x < 100; ++x)
+        for (int c = 0; c < bpp; ++c) {
+          const size_t i = GST_VIDEO_INFO_PLANE_OFFSET(&info, 0) +
+                           size_t(y) * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + x * bpp + c;
+          if (bytes[i] != 128) {
+            ++changed;
+            ASSERT_TRUE(in_box(x, y)) << format << " changed at " << x << "," << y;
+          }
+        }
+    EXPECT_GT(changed, 100) << format;
+    if (bpp == 1) {  // chroma untouched
+      for (size_t i = GST_VIDEO_INFO_PLANE_OFFSET(&info, 1); i < bytes.size(); ++i)
+        ASSERT_EQ(bytes[i], 128);
+    }
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+
+TEST_F(GstPerception, DetectWritesCocoResults) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "d.pt", testing::kListDictDetector);
+  const std::string results = dir / "dt.json";
+  GstHarness *h = harness("sapnetdetect image-id=7 model-location=\"" + model +
+                              "\" detections-file=\"" + results + "\"",
+                          "I420", 40, 30);
+  const GstVideoInfo info = info_of("I420", 40, 30);
+  for (uint8_t v : {20, 240}) gst_buffer_unref(gst_harness_push_and_pull(h, filled(info, v)));
+  gst_harness_teardown(h);
+  std::ifstream in(results);
+  ASSERT_TRUE(in) << results;
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["image_id"], 7);
+  EXPECT_EQ(j[0]["category_id"], 5);
+  EXPECT_EQ(j[1]["image_id"], 8);
+  EXPECT_EQ(j[1]["category_id"], 6);
+  EXPECT_NEAR(j[1]["score"].get<double>(), 0.9, 1e-6);
+  const std::vector<double> bbox = j[0]["bbox"];
+  EXPECT_EQ(bbox, (std::vector<double>{1, 2, 10, 20}));
+}
+
+TEST_F(GstPerception, SegmentMetaHoldsTheArgmaxMapAndOverlayBlends) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(true));
+  const int w = 12, hgt = 9;
+  GstHarness *h = harness("sapnetsegment overlay=true overlay-alpha=0.25 model-location=\"" +
+                              model + "\" labels-location=\"" + (dir / "map-%03d.png") + "\"",
+                          "RGB", w, hgt);
+  const GstVideoInfo info = info_of("RGB", w, hgt);
+  GstBuffer *out = gst_harness_push_and_pull(h, filled(info, 100));
+  ASSERT_NE(out, nullptr);
+  const SapnetSegmentationMeta *m = gst_buffer_get_sapnet_segmentation_meta(out);
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->width, guint(w));
+  ASSERT_EQ(m->height, guint(hgt));
+  EXPECT_EQ(m->num_classes, 3u);
+  const auto bytes = bytes_of(out);
+  for (int y = 0; y < hgt; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int c = testing::segmenter_class(x, y, w, hgt);
+      ASSERT_EQ(m->class_map[y * w + x], c) << x << "," << y;
+      const Rgb colour = class_colour(c);
+      for (int ch = 0; ch < 3; ++ch)
+        ASSERT_NEAR(bytes[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + x * 3 + ch],
+                    0.75 * 100 + 0.25 * colour[ch], 1.0);
+    }
+  // A copy of the buffer carries a copy of the map.
+  GstBuffer *copy = gst_buffer_copy(out);
+  const SapnetSegmentationMeta *mc = gst_buffer_get_sapnet_segmentation_meta(copy);
+  ASSERT_NE(mc, nullptr);
+  EXPECT_NE(mc->class_map, m->class_map);
+  EXPECT_EQ(std::memcmp(mc->class_map, m->class_map, w * hgt), 0);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+  // The label PNG holds the same ids.
+  if (image_io_available()) {
+    const LabelMap png = read_label_map(dir / "map-000.png");
+    ASSERT_EQ(png.width, w);
+    ASSERT_EQ(png.height, hgt);
+    for (int i = 0; i < w * hgt; ++i)
+      ASSERT_EQ(png.ids[i], testing::segmenter_class(i % w, i / w, w, hgt));
+  }
+}
+
+TEST(PerceptionCommon, TripletsPatternsAndPng) {
+  std::array<float, 3> v{};
+  EXPECT_TRUE(gst::parse_rgb_triplet("0.485,0.456, 0.406", &v));
+  EXPECT_FLOAT_EQ(v[2], 0.406f);
+  EXPECT_TRUE(gst::parse_rgb_triplet("1 2 3", &v));
+  EXPECT_FALSE(gst::parse_rgb_triplet("1,2", &v));
+  EXPECT_FALSE(gst::parse_rgb_triplet("1,2,3,4", &v));
+  EXPECT_FALSE(gst::parse_rgb_triplet("a,b,c", &v));
+  EXPECT_EQ(gst::format_location("p/%05d.png", 42), "p/00042.png");
+  EXPECT_EQ(gst::format_location("p/x.png", 42), "p/x.png");
+  EXPECT_EQ(gst::format_location("100%%-%d-%d", 3), "100%-3-%d");
+  EXPECT_EQ(gst::class_name({"a", "", "c"}, 1), "class-1");
+  EXPECT_EQ(gst::class_name({"a", "", "c"}, 2), "c");
+  if (!image_io_available()) GTEST_SKIP() << "no OpenCV to read the PNG back";
+  TempDir dir;
+  std::vector<uint8_t> ids(31 * 5);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = uint8_t(i * 7);
+  gst::write_gray_png(dir / "m.png", ids.data(), 31, 5);
+  const LabelMap m = read_label_map(dir / "m.png");
+  EXPECT_EQ(m.width, 31);
+  EXPECT_EQ(m.ids, ids);
+}
+
+// Runs a pipeline to the end; returns the first error's message and debug detail ("" if none).
+std::string run_error(const std::string &launch) {
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(launch.c_str(), &err);
+  EXPECT_EQ(err, nullptr) << launch;
+  if (err) g_error_free(err);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  std::string msg;
+  if (m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
+    GError *e = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(m, &e, &dbg);
+    msg = std::string(e->message) + " | " + (dbg ? dbg : "");
+    g_error_free(e);
+    g_free(dbg);
+  }
+  if (m) gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(pipe);
+  return msg;
+}
+
+TEST_F(GstPerception, MissingOrInvalidModelFailsTheStart_n) {
+  TempDir dir;
+  std::ofstream(dir / "junk.pt") << "not a model";
+  for (const char *element : {"sapnetdetect", "sapnetsegment"})
+    for (const std::string &path : {dir / "missing.pt", dir / "junk.pt"}) {
+      const auto msg = run_error("videotestsrc num-buffers=1 ! " + std::string(element) +
+                                 " model-location=\"" + path + "\" ! fakesink");
+      EXPECT_NE(msg.find(path), std::string::npos) << element << ": " << msg;
+      EXPECT_NE(msg.find("Could not load"), std::string::npos) << msg;
+    }
+  const auto bad_mean = run_error(
+      "videotestsrc num-buffers=1 ! sapnetsegment mean=1,2 "
+      "model-location=\"" +
+      testing::save_module(dir / "s.pt", testing::segmenter_source(0)) + "\" ! fakesink");
+  EXPECT_NE(bad_mean.find("mean"), std::string::npos) << bad_mean;
+}
+
+TEST_F(GstPerception, WrongOutputShapeIsAnElementErrorNamingBothShapes_n) {
+  TempDir dir;
+  struct Case {
+    std::string launch, expected, actual;
+  };
+  const std::vector<Case> cases = {
+      {"sapnetdetect model-location=\"" +
+           testing::save_module(dir / "a.pt", testing::kBadBoxesDetector) + "\"",
+       "boxes N x 4", "[2 x 5]"},
+      {"sapnetdetect output-format=yolo model-location=\"" +
+           testing::save_module(dir / "b.pt", testing::kBadYoloDetector) + "\"",
+       "1 x N x (5 + classes)", "[1 x 3 x 4]"},
+      {"sapnetsegment model-location=\"" +
+           testing::save_module(dir / "c.pt", testing::kBadSegmenter) + "\"",
+       "1 x C x H x W", "[3 x 4 x 4]"},
+  };
+  for (const Case &c : cases) {
+    const auto msg = run_error("videotestsrc num-buffers=2 ! video/x-raw,width=32,height=24 ! " +
+                               c.launch + " ! fakesink");
+    EXPECT_NE(msg.find(c.expected), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.actual), std::string::npos) << msg;
+  }
+}
+
+// pipelines/table5.sh on three generated images with tiny models and ground truth: the table has
+// its three rows, and the clean row scores what the fixtures predict.
+TEST(Table5, RecipeRunsEndToEnd) {
+  const char *src = std::getenv("SAPNET_SOURCE_DIR");
+  const char *exe = std::getenv("SAPNET_EXE");
+  if (!src || !exe) GTEST_SKIP() << "SAPNET_SOURCE_DIR/SAPNET_EXE unset (run through meson test)";
+  if (std::system("command -v gst-launch-1.0 >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "gst-launch-1.0 is missing";
+  if (!image_io_available()) GTEST_SKIP() << "no OpenCV image I/O";
+  TempDir dir;
+  std::filesystem::create_directories(dir / "images");
+  std::filesystem::create_directories(dir / "seg-gt");
+  const int w = 48, h = 32;
+  nlohmann::json gt = {{"images", nlohmann::json::array()},
+                       {"annotations", nlohmann::json::array()},
+                       {"categories", {{{"id", 5}, {"name", "a"}}, {{"id", 6}, {"name", "b"}}}}};
+  for (int i = 0; i < 3; ++i) {
+    RgbImage img(w, h);
+    for (size_t k = 0; k < img.pixels.size(); ++k) img.pixels[k] = uint8_t(40 + 3 * (k % 17));
+    const std::string stem = "img" + std::to_string(i);
+    write_image(dir / ("images/" + stem + ".png"), img);
+    gt["images"].push_back(
+        {{"id", 100 + i}, {"file_name", stem + ".png"}, {"width", w}, {"height", h}});
+    // The detector's dark-image box, (1, 2) size 10 x 20, class 5.
+    gt["annotations"].push_back({{"id", i + 1},
+                                 {"image_id", 100 + i},
+                                 {"category_id", 5},
+                                 {"bbox", {1, 2, 10, 20}},
+                                 {"area", 200},
+                                 {"iscrowd", 0}});
+    std::vector<uint8_t> ids(size_t(w) * h);
+    for (int k = 0; k < w * h; ++k) ids[k] = uint8_t(testing::segmenter_class(k % w, k / w, w, h));
+    gst::write_gray_png(dir / ("seg-gt/" + stem + ".png"), ids.data(), w, h);
+  }
+  std::ofstream(dir / "gt.json") << gt.dump();
+  testing::save_module(dir / "det.pt", testing::kListDictDetector);
+  testing::save_module(dir / "seg.pt", testing::segmenter_source(true));
+  const std::string cmd = "SAPNET_NO_BUILD=1 bash \"" + std::string(src) +
+                          "/pipelines/table5.sh\" --images \"" + (dir / "images") +
+                          "\" --detector \"" + (dir / "det.pt") + "\" --segmenter \"" +
+                          (dir / "seg.pt") + "\" --coco-annotations \"" + (dir / "gt.json") +
+                          "\" --seg-gt \"" + (dir / "seg-gt") + "\" --num-classes 3 --out \"" +
+                          (dir / "out") + "\" --derain-props stages=1 2>&1";
+  FILE *p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+  const int status = pclose(p);
+  ASSERT_EQ(status, 0) << output;
+  std::printf("%s", output.c_str());  // the table, for the test log
+  for (const char *row : {"Clean", "Rainy", "Derained"})
+    EXPECT_NE(output.find(row), std::string::npos) << output;
+  // Clean images are dark: every detection matches its ground truth, every pixel its class.
+  std::ifstream in(dir / "out/table5.json");
+  ASSERT_TRUE(in) << output;
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_NEAR(j["clean"]["mAP"].get<double>(), 1.0, 1e-9) << j.dump();
+  EXPECT_NEAR(j["clean"]["mIoU"].get<double>(), 1.0, 1e-9) << j.dump();
+  EXPECT_NEAR(j["clean"]["mPA"].get<double>(), 1.0, 1e-9) << j.dump();
+  EXPECT_TRUE(j["derained"]["mAP"].is_number()) << j.dump();
+}
+
+}  // namespace
+}  // namespace sapnet

@@ -1,0 +1,264 @@
+// sapnet::Detector and sapnet::Segmenter on tiny TorchScript modules (perception_fixtures.h):
+// output styles, box mapping, thresholds, NMS, normalisation, class maps, and errors for missing
+// files and wrong output shapes. Also the torch-free overlay drawing.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <vector>
+
+#include "error.h"
+#include "overlay.h"
+#include "perception.h"
+#include "perception_fixtures.h"
+#include "shared_data.h"
+
+namespace sapnet {
+namespace {
+
+using testing::TempDir;
+
+// An RGB frame of one colour.
+struct Frame {
+  std::vector<uint8_t> pixels;
+  FrameView view;
+  Frame(int w, int h, uint8_t v = 0) : pixels(size_t(w) * h * 3, v) {
+    view = FrameView::packed(PixelFormat::kRGB, pixels.data(), w, h);
+  }
+};
+
+DetectorOptions detector_options(const std::string &path, DetectorOutput output) {
+  DetectorOptions o;
+  o.model_path = path;
+  o.output = output;
+  return o;
+}
+
+// The message of the sapnet::Error that f throws ("" and a failure when none).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no sapnet::Error thrown";
+  return "";
+}
+
+TEST(Perception, TorchvisionTupleBoxesMapToTheFrame) {
+  TempDir dir;
+  auto o = detector_options(testing::save_module(dir / "d.pt", testing::kTupleDetector),
+                            DetectorOutput::kTorchvision);
+  o.input_width = 64;
+  o.input_height = 32;
+  o.score_threshold = 0.5f;
+  Detector det(o);
+  Frame f(128, 96, 50);  // dark: box 1 scores 50/255 < 0.5
+  const auto dets = det.detect(f.view);
+  ASSERT_EQ(dets.size(), 1u);
+  // The middle half of the input is the middle half of the frame.
+  EXPECT_FLOAT_EQ(dets[0].x, 32);
+  EXPECT_FLOAT_EQ(dets[0].y, 24);
+  EXPECT_FLOAT_EQ(dets[0].w, 64);
+  EXPECT_FLOAT_EQ(dets[0].h, 48);
+  EXPECT_EQ(dets[0].class_id, 2);
+  EXPECT_FLOAT_EQ(dets[0].score, 0.8f);
+
+  // Box 1 is (0,0)-(8,8) in a 64 x 32 input: (0,0)-(16,24) in the frame; bright frames keep it.
+  Frame bright(128, 96, 230);
+  const auto both = det.detect(bright.view);
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0].class_id, 1);  // best first: 230/255 = 0.9 > 0.8
+  EXPECT_FLOAT_EQ(both[0].w, 16);
+  EXPECT_FLOAT_EQ(both[0].h, 24);
+}
+
+TEST(Perception, NormalisationReachesTheNetwork) {
+  TempDir dir;
+  auto o = detector_options(testing::save_module(dir / "d.pt", testing::kTupleDetector),
+                            DetectorOutput::kTorchvision);
+  o.score_threshold = 0;
+  o.mean = {0.25f, 0, 0};
+  o.std = {0.5f, 1, 1};
+  Detector det(o);
+  Frame f(40, 30, 128);
+  const auto dets = det.detect(f.view);
+  ASSERT_EQ(dets.size(), 2u);
+  // Box 1 (class 1) scores the normalised red mean; box 0 (0.8) comes first.
+  EXPECT_EQ(dets[1].class_id, 1);
+  EXPECT_NEAR(dets[1].score, (128 / 255.0 - 0.25) / 0.5, 1e-5);
+}
+
+TEST(Perception, ScriptedTorchvisionListOfDictsAndBrightness) {
+  TempDir dir;
+  Detector det(detector_options(testing::save_module(dir / "d.pt", testing::kListDictDetector),
+                                DetectorOutput::kTorchvision));
+  Frame dark(30, 30, 20), bright(30, 30, 240);
+  auto dets = det.detect(dark.view);
+  ASSERT_EQ(dets.size(), 1u);
+  EXPECT_EQ(dets[0].class_id, 5);
+  EXPECT_FLOAT_EQ(dets[0].score, 0.7f);
+  EXPECT_FLOAT_EQ(dets[0].x, 1);
+  EXPECT_FLOAT_EQ(dets[0].y, 2);
+  EXPECT_FLOAT_EQ(dets[0].w, 10);
+  EXPECT_FLOAT_EQ(dets[0].h, 20);
+  dets = det.detect(bright.view);
+  ASSERT_EQ(dets.size(), 1u);
+  EXPECT_EQ(dets[0].class_id, 6);
+}
+
+TEST(Perception, YoloThresholdAndClassWiseNms) {
+  TempDir dir;
+  const std::string path = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  auto o = detector_options(path, DetectorOutput::kYolo);
+  o.score_threshold = 0.3f;
+  o.nms_threshold = 0.5f;
+  Frame f(100, 100);
+  auto dets = Detector(o).detect(f.view);
+  // A and C (0.81, stable order), E (0.54); B suppressed by A; D under the threshold.
+  ASSERT_EQ(dets.size(), 3u);
+  EXPECT_EQ(dets[0].class_id, 0);
+  EXPECT_FLOAT_EQ(dets[0].x, 20);
+  EXPECT_FLOAT_EQ(dets[0].y, 20);
+  EXPECT_FLOAT_EQ(dets[0].w, 20);
+  EXPECT_NEAR(dets[0].score, 0.81, 1e-6);
+  EXPECT_EQ(dets[1].class_id, 1);
+  EXPECT_FLOAT_EQ(dets[1].x, 22);
+  EXPECT_NEAR(dets[2].score, 0.54, 1e-6);
+  EXPECT_FLOAT_EQ(dets[2].x, 65);
+
+  o.nms_threshold = 0.8f;  // B overlaps A by 0.747: kept now
+  EXPECT_EQ(Detector(o).detect(f.view).size(), 4u);
+  o.score_threshold = 0.2f;  // D too
+  EXPECT_EQ(Detector(o).detect(f.view).size(), 5u);
+  o.score_threshold = 0.6f;
+  o.nms_threshold = 0.5f;
+  EXPECT_EQ(Detector(o).detect(f.view).size(), 2u);  // A, C
+
+  // Input pixels scale to the frame: a 100 x 100 input on a 200 x 50 frame.
+  o.input_width = o.input_height = 100;
+  Frame wide(200, 50);
+  dets = Detector(o).detect(wide.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_FLOAT_EQ(dets[0].x, 40);
+  EXPECT_FLOAT_EQ(dets[0].y, 10);
+  EXPECT_FLOAT_EQ(dets[0].w, 40);
+  EXPECT_FLOAT_EQ(dets[0].h, 10);
+}
+
+TEST(Perception, NmsAndIou) {
+  Detection a{0, 0, 10, 10, 0, 0.9f}, b{5, 0, 10, 10, 0, 0.8f}, c{5, 0, 10, 10, 1, 0.7f};
+  EXPECT_NEAR(box_iou(a, b), 50.0 / 150.0, 1e-6);
+  EXPECT_EQ(box_iou(a, Detection{20, 20, 5, 5, 0, 1}), 0);
+  EXPECT_EQ(non_maximum_suppression({b, a, c}, 0.3f).size(), 2u);  // b goes, c is another class
+  EXPECT_EQ(non_maximum_suppression({b, a, c}, 0.4f).size(), 3u);
+  EXPECT_EQ(non_maximum_suppression({b, a, c}, 0.3f)[0].score, 0.9f);
+}
+
+TEST(Perception, SegmenterArgmaxAtFrameSize) {
+  TempDir dir;
+  for (bool dict : {false, true}) {
+    PerceptionInput o;
+    o.model_path = testing::save_module(dir / "s.pt", testing::segmenter_source(dict));
+    o.input_width = 16;
+    o.input_height = 16;
+    Segmenter seg(o);
+    Frame f(10, 7, 100);
+    const ClassMap map = seg.segment(f.view);
+    ASSERT_EQ(map.width, 10);
+    ASSERT_EQ(map.height, 7);
+    EXPECT_EQ(map.num_classes, 3);
+    for (int y = 0; y < 7; ++y)
+      for (int x = 0; x < 10; ++x)
+        ASSERT_EQ(map.ids[y * 10 + x], testing::segmenter_class(x, y, 10, 7))
+            << "dict " << dict << " at " << x << "," << y;
+  }
+}
+
+TEST(Perception, MissingAndInvalidModelsNameTheFile_n) {
+  TempDir dir;
+  const std::string missing = dir / "missing.pt";
+  EXPECT_NE(
+      error_of([&] { Detector d(detector_options(missing, DetectorOutput::kYolo)); }).find(missing),
+      std::string::npos);
+  const std::string junk = dir / "junk.pt";
+  std::ofstream(junk) << "not a model";
+  PerceptionInput o;
+  o.model_path = junk;
+  const std::string msg = error_of([&] { Segmenter s(o); });
+  EXPECT_NE(msg.find(junk), std::string::npos) << msg;
+  EXPECT_NE(msg.find("TorchScript"), std::string::npos) << msg;
+  o.model_path = "";
+  EXPECT_FALSE(error_of([&] { Segmenter s(o); }).empty());
+}
+
+TEST(Perception, WrongOutputShapesSayExpectedAndGot_n) {
+  TempDir dir;
+  Frame f(20, 20);
+  {
+    Detector d(detector_options(testing::save_module(dir / "a.pt", testing::kBadBoxesDetector),
+                                DetectorOutput::kTorchvision));
+    const std::string msg = error_of([&] { d.detect(f.view); });
+    EXPECT_NE(msg.find("expected"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("N x 4"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[2 x 5]"), std::string::npos) << msg;
+  }
+  {
+    Detector d(detector_options(testing::save_module(dir / "b.pt", testing::kBadYoloDetector),
+                                DetectorOutput::kYolo));
+    const std::string msg = error_of([&] { d.detect(f.view); });
+    EXPECT_NE(msg.find("(5 + classes)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[1 x 3 x 4]"), std::string::npos) << msg;
+  }
+  {
+    // A YOLO tensor given to the torchvision decoder is a type error.
+    Detector d(detector_options(testing::save_module(dir / "c.pt", testing::kYoloDetector),
+                                DetectorOutput::kTorchvision));
+    const std::string msg = error_of([&] { d.detect(f.view); });
+    EXPECT_NE(msg.find("got a tensor [1 x 5 x 7]"), std::string::npos) << msg;
+  }
+  {
+    PerceptionInput o;
+    o.model_path = testing::save_module(dir / "s.pt", testing::kBadSegmenter);
+    Segmenter s(o);
+    const std::string msg = error_of([&] { s.segment(f.view); });
+    EXPECT_NE(msg.find("1 x C x H x W"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[3 x 4 x 4]"), std::string::npos) << msg;
+  }
+}
+
+TEST(Overlay, BoxTouchesOnlyItsOutlineAndTab) {
+  for (PixelFormat fmt : {PixelFormat::kRGB, PixelFormat::kBGRx}) {
+    const int w = 20, h = 16, bpp = bytes_per_pixel(fmt);
+    std::vector<uint8_t> px(size_t(w) * h * bpp, 7);
+    const FrameView v = FrameView::packed(fmt, px.data(), w, h);
+    draw_box(v, 4, 3, 10, 8, {255, 0, 0}, 2, 4);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const uint8_t *p = &px[(size_t(y) * w + x) * bpp];
+        const bool inside = x >= 4 && x < 14 && y >= 3 && y < 11;
+        const bool outline = inside && (x < 6 || x >= 12 || y < 5 || y >= 9);
+        const bool tab = x >= 4 && x < 8 && y >= 3 && y < 7;
+        const int red = fmt == PixelFormat::kRGB ? p[0] : p[2];
+        EXPECT_EQ(red, outline || tab ? 255 : 7) << x << "," << y;
+        if (bpp == 4) {
+          EXPECT_EQ(p[3], 7);  // padding untouched
+        }
+      }
+  }
+}
+
+TEST(Overlay, BlendMixesClassColours) {
+  const int w = 4, h = 2;
+  std::vector<uint8_t> px(size_t(w) * h * 3, 100);
+  std::vector<uint8_t> ids = {0, 1, 2, 3, 3, 2, 1, 0};
+  blend_class_map(FrameView::packed(PixelFormat::kRGB, px.data(), w, h), ids.data(), 0.5f);
+  for (int i = 0; i < w * h; ++i) {
+    const Rgb c = class_colour(ids[i]);
+    for (int ch = 0; ch < 3; ++ch) EXPECT_NEAR(px[i * 3 + ch], (100 + c[ch]) / 2.0, 1.0);
+  }
+  EXPECT_NE(class_colour(1), class_colour(2));
+}
+
+}  // namespace
+}  // namespace sapnet
