@@ -99,17 +99,20 @@ std::vector<torch::Tensor> SAPNetImpl::forward_stages(const torch::Tensor &rainy
   outputs.reserve(stages);
   for (int t = 0; t < stages; ++t) {
     auto feat = relu_reusing(conv0_(torch::cat({rainy, x}, 1)));
-    auto both = torch::cat({feat, hidden}, 1);
     torch::Tensor i, f, g, o;
     if (gates_fused()) {
-      auto gates = torch::conv2d(both, fused_gate_weight_, fused_gate_bias_, 1, 1).chunk(4, 1);
+      auto pre = t == 0 ? torch::conv2d(feat, fused_gate_weight_feat_, fused_gate_bias_, 1, 1)
+                        : torch::conv2d(torch::cat({feat, hidden}, 1), fused_gate_weight_,
+                                        fused_gate_bias_, 1, 1);
+      auto gates = pre.chunk(4, 1);
       i = torch::sigmoid(gates[0]), f = torch::sigmoid(gates[1]);
       g = torch::tanh(gates[2]), o = torch::sigmoid(gates[3]);
     } else {
+      auto both = torch::cat({feat, hidden}, 1);
       i = torch::sigmoid(gate_i_(both)), f = torch::sigmoid(gate_f_(both));
       g = torch::tanh(gate_g_(both)), o = torch::sigmoid(gate_o_(both));
     }
-    cell = f * cell + i * g;
+    cell = t == 0 ? i * g : f * cell + i * g;  // the cell starts at zero
     hidden = o * torch::tanh(cell);
     feat = hidden;
     for (auto &unit : units_) feat = relu_reusing(unit(feat) + feat);
@@ -123,13 +126,16 @@ void SAPNetImpl::fuse_gates() {
   torch::NoGradGuard no_grad;
   auto weight = torch::cat({gate_i_->weight, gate_f_->weight, gate_g_->weight, gate_o_->weight});
   auto bias = torch::cat({gate_i_->bias, gate_f_->bias, gate_g_->bias, gate_o_->bias});
-  if (gates_fused()) {  // refresh in place: the buffers keep their device and dtype
+  auto weight_feat = weight.narrow(1, 0, config_.channels);
+  if (gates_fused()) {  // refresh in place: the buffers keep their device, dtype and layout
     fused_gate_weight_.copy_(weight);
     fused_gate_bias_.copy_(bias);
+    fused_gate_weight_feat_.copy_(weight_feat);
     return;
   }
   fused_gate_weight_ = register_buffer("fused_gates_weight", weight.contiguous());
   fused_gate_bias_ = register_buffer("fused_gates_bias", bias.contiguous());
+  fused_gate_weight_feat_ = register_buffer("fused_gates_weight_feat", weight_feat.contiguous());
 }
 
 }  // namespace sapnet

@@ -56,7 +56,9 @@ class SAPNetImpl : public torch::nn::Module {
 
  private:
   NetworkConfig config_;
-  torch::Tensor fused_gate_weight_, fused_gate_bias_;
+  // The fused gates, and their input-feature half alone: in stage 1 the hidden state is zero, so
+  // that half is all the gates see.
+  torch::Tensor fused_gate_weight_, fused_gate_bias_, fused_gate_weight_feat_;
   torch::nn::Conv2d conv0_{nullptr}, gate_i_{nullptr}, gate_f_{nullptr}, gate_g_{nullptr},
       gate_o_{nullptr}, conv_out_{nullptr};
   std::vector<DilatedUnit> units_;
