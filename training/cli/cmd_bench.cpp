@@ -108,6 +108,9 @@ Row bench_element(const EngineOptions &opts, const Size &size, const std::string
   }
   if (!std::getenv("GST_PLUGIN_PATH") && *SAPNET_PLUGIN_BUILD_DIR)
     setenv("GST_PLUGIN_PATH", SAPNET_PLUGIN_BUILD_DIR, 0);
+  // The element has no threads property: LibTorch in the child reads OMP_NUM_THREADS instead, so
+  // that both rows use the same number of CPU threads.
+  if (opts.threads > 0) setenv("OMP_NUM_THREADS", std::to_string(opts.threads).c_str(), 1);
   const int base = std::max(1, warmup);
   const double short_run = run_pipeline(opts, size, precision, base);
   const double long_run = run_pipeline(opts, size, precision, base + frames);
