@@ -89,8 +89,9 @@ std::shared_ptr<const LoadedNet> load_net(const std::string &path, const torch::
   loaded->net->eval();
   loaded->net->fuse_gates();
   loaded->net->to(device, dtype);
-  if (device.is_cuda()) {
-    // Channels-last convolutions are the fast ones for cuDNN's fp16/bf16 kernels.
+  {
+    // Channels-last convolutions are the fast ones for cuDNN's fp16/bf16 kernels, and for oneDNN on
+    // the CPU (about 1.25x over NCHW for this network at 320x240 with LibTorch 1.13).
     torch::NoGradGuard no_grad;
     for (auto &t : loaded->net->parameters())
       if (t.dim() == 4) t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
@@ -143,7 +144,8 @@ struct Engine::Impl {
   }
 
   torch::Tensor forward(const torch::Tensor &x) {
-    if (!device.is_cuda() && dtype == torch::kFloat) return net->forward_stages(x, stages).back();
+    if (!device.is_cuda() && dtype == torch::kFloat)
+      return net->forward_stages(x.contiguous(torch::MemoryFormat::ChannelsLast), stages).back();
     auto on_device = x.to(device, dtype).contiguous(torch::MemoryFormat::ChannelsLast);
     return net->forward_stages(on_device, stages)
         .back()
@@ -151,8 +153,8 @@ struct Engine::Impl {
         .contiguous();
   }
 
-  // Runs the network on host_in; returns the contiguous float result (the network's own output
-  // tensor, or host_out when tiles are blended into it), so the whole-frame path copies nothing.
+  // Runs the network on host_in; returns the float result in planar (NCHW) order: the network's
+  // channels-last output made contiguous, or host_out when tiles are blended into it.
   torch::Tensor run() {
     c10::InferenceMode inference;
     if (tile <= 0 || (width <= tile && height <= tile)) return forward(host_in).contiguous();
