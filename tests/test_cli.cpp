@@ -8,46 +8,28 @@
 #include <nlohmann/json.hpp>
 
 #include "image.h"
+#include "run_sapnet.h"
 #include "shared_data.h"
 
 namespace sapnet {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string &args, const std::string &env = "") {
-  const char *exe = std::getenv("SAPNET_EXE");
-  if (!exe) return {-1, "SAPNET_EXE is not set"};
-  const std::string cmd = env + " '" + exe + "' " + args + " 2>&1";
-  FILE *p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  r.status = WEXITSTATUS(pclose(p));
-  return r;
-}
-
-nlohmann::json last_json_line(const std::string &out) {
-  auto start = out.rfind("\n{");
-  return nlohmann::json::parse(out.substr(start == std::string::npos ? out.find('{') : start + 1));
-}
+using testing::last_json_line;
+using testing::run_sapnet;
 
 TEST(Cli, HelpOnEverySubcommand) {
-  for (const char *sub : {"", "derain", "eval", "info", "import", "train", "pack", "export"}) {
-    auto r = run(std::string(sub) + " --help");
+  for (const char *sub :
+       {"", "derain", "eval", "info", "import", "train", "pack", "export", "bench"}) {
+    auto r = run_sapnet(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;
   }
-  EXPECT_NE(run("").status, 0);
+  EXPECT_NE(run_sapnet("").status, 0);
 }
 
 TEST(Cli, EvalIdentityOnRain100LMatchesThePaperRainyRow) {
   SAPNET_REQUIRE_SHARED(dir, "data/Rain100L");
-  auto r = run("eval '" + dir + "' --identity --json");
+  auto r = run_sapnet("eval '" + dir + "' --identity --json");
   ASSERT_EQ(r.status, 0) << r.out;
   auto j = last_json_line(r.out);
   EXPECT_EQ(j["count"], 100);
@@ -60,8 +42,8 @@ TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
   SAPNET_REQUIRE_SHARED(fixtures, "fixtures/official-sapnet");
   if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
   testing::TempDir tmp;
-  auto r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/a' --model '" +
-               weights + "'");
+  auto r = run_sapnet("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() +
+                      "/a' --model '" + weights + "'");
   ASSERT_EQ(r.status, 0) << r.out;
   const RgbImage ours = read_image(tmp / "a/rain-064-crop.png");
   const RgbImage theirs = read_image(fixtures + "/rain-064-crop.sapnet6.png");
@@ -71,13 +53,13 @@ TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
     off += std::abs(ours.pixels[i] - theirs.pixels[i]) > 1;
   EXPECT_EQ(off, 0);
 
-  r = run("import '" + weights + "' -o '" + tmp.path() + "/imported.sapnet'");
+  r = run_sapnet("import '" + weights + "' -o '" + tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;
-  r = run("info --json '" + tmp.path() + "/imported.sapnet'");
+  r = run_sapnet("info --json '" + tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(last_json_line(r.out)["parameters"], 180483);
-  r = run("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/b' --model '" +
-          tmp.path() + "/imported.sapnet'");
+  r = run_sapnet("derain '" + fixtures + "/rain-064-crop.png' -o '" + tmp.path() + "/b' --model '" +
+                 tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(read_image(tmp / "b/rain-064-crop.png").pixels, ours.pixels);
 }
@@ -88,14 +70,14 @@ TEST(Cli, BundledModelIsUsedWithoutModelAndCarriesItsCard) {
   RgbImage img(24, 16);
   for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(i * 7);
   write_image(tmp / "in.png", img);
-  auto r = run("derain '" + tmp.path() + "/in.png' -o '" + tmp.path() + "/out' --stages 1");
+  auto r = run_sapnet("derain '" + tmp.path() + "/in.png' -o '" + tmp.path() + "/out' --stages 1");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("bundled default model"), std::string::npos) << r.out;
   EXPECT_EQ(read_image(tmp / "out/in.png").width, 24);
   // The model card lives in the checkpoint: how it was trained and what it scored.
   auto path = r.out.substr(r.out.find("sapnet: /") + 8);
   path = path.substr(0, path.find(':'));
-  auto info = run("info --json '" + path + "'");
+  auto info = run_sapnet("info --json '" + path + "'");
   ASSERT_EQ(info.status, 0) << info.out;
   const auto j = last_json_line(info.out);
   EXPECT_GT(j["metadata"]["training"]["steps"].get<int>(), 0);
@@ -105,16 +87,16 @@ TEST(Cli, BundledModelIsUsedWithoutModelAndCarriesItsCard) {
 TEST(Cli, ErrorsNameTheFile_n) {
   testing::TempDir tmp;
   std::ofstream(tmp / "bad.pth") << "garbage";
-  auto r = run("derain '" + tmp.path() + "' -o '" + tmp.path() + "/out' --model '" + tmp.path() +
-               "/bad.pth'");
+  auto r = run_sapnet("derain '" + tmp.path() + "' -o '" + tmp.path() + "/out' --model '" +
+                      tmp.path() + "/bad.pth'");
   EXPECT_NE(r.status, 0);
-  auto r2 = run("info '" + tmp.path() + "/bad.pth'");
+  auto r2 = run_sapnet("info '" + tmp.path() + "/bad.pth'");
   EXPECT_NE(r2.status, 0);
   EXPECT_NE(r2.out.find("bad.pth"), std::string::npos) << r2.out;
 
   // No --model and no default model: says so and names where it looked.
-  auto r3 = run("derain '" + tmp.path() + "/bad.pth' -o '" + tmp.path() + "/out'",
-                "SAPNET_MODEL=" + tmp.path() + "/none.sapnet");
+  auto r3 = run_sapnet("derain '" + tmp.path() + "/bad.pth' -o '" + tmp.path() + "/out'",
+                       "SAPNET_MODEL=" + tmp.path() + "/none.sapnet");
   EXPECT_NE(r3.status, 0);
   EXPECT_NE(r3.out.find("none.sapnet"), std::string::npos) << r3.out;
 
@@ -123,7 +105,7 @@ TEST(Cli, ErrorsNameTheFile_n) {
   std::filesystem::create_directories(tmp / "set/target");
   std::ofstream(tmp / "set/input/1.png") << "not a png";
   std::ofstream(tmp / "set/target/1.png") << "not a png";
-  auto r4 = run("eval '" + tmp.path() + "/set' --identity");
+  auto r4 = run_sapnet("eval '" + tmp.path() + "/set' --identity");
   EXPECT_NE(r4.status, 0);
   EXPECT_NE(r4.out.find("1.png"), std::string::npos) << r4.out;
 }
@@ -156,18 +138,45 @@ TEST(Cli, CtrlCSavesAResumableCheckpoint) {
   while (fgets(buf, sizeof buf, p)) out += buf;
   pclose(p);
   EXPECT_NE(out.find("status=130"), std::string::npos) << out;
-  auto info = run("info --json '" + tmp.path() + "/run/last.sapnet'");
+  auto info = run_sapnet("info --json '" + tmp.path() + "/run/last.sapnet'");
   ASSERT_EQ(info.status, 0) << info.out;
   const auto j = last_json_line(info.out);
   EXPECT_GE(j["metadata"]["training"]["steps"].get<int>(), 1);
   // --resume picks it up and runs to a (now smaller) epoch count.
-  auto resumed = run("train --clean '" + tmp.path() +
-                     "/clean' --patch 16 --batch 2 --w-seg 0 --steps-per-epoch 1 " + "--epochs " +
-                     std::to_string(j["metadata"]["training"]["epoch"].get<int>() + 2) +
-                     " --threads 1 --resume -o '" + tmp.path() + "/run'");
+  auto resumed =
+      run_sapnet("train --clean '" + tmp.path() +
+                 "/clean' --patch 16 --batch 2 --w-seg 0 --steps-per-epoch 1 " + "--epochs " +
+                 std::to_string(j["metadata"]["training"]["epoch"].get<int>() + 2) +
+                 " --threads 1 --resume -o '" + tmp.path() + "/run'");
   EXPECT_EQ(resumed.status, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("resuming"), std::string::npos) << resumed.out;
   EXPECT_TRUE(std::filesystem::exists(tmp / "run/model.sapnet"));
+}
+
+TEST(Cli, BenchTimesTheEngineAndTheElement) {
+  // The bundled model, tiny frames, one stage: the command's mechanics, not a speed claim.
+  auto r =
+      run_sapnet("bench --device cpu --sizes 24x16 40x8 --frames 2 --warmup 1 --stages 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = last_json_line(r.out);
+  EXPECT_EQ(j["device"], "cpu");
+  ASSERT_EQ(j["rows"].size(), 4u) << j.dump();  // engine and element for each size
+  for (const auto &row : j["rows"]) {
+    EXPECT_EQ(row["precision"], "fp32");
+    if (row.contains("note")) continue;  // gst-launch-1.0 missing: said, not timed
+    EXPECT_GT(row["ms_per_frame"].get<double>(), 0.0) << row.dump();
+    EXPECT_NEAR(row["fps"].get<double>() * row["ms_per_frame"].get<double>(), 1000.0, 1e-6);
+    EXPECT_FALSE(row.contains("peak_gpu_mib"));  // CPU rows have no GPU memory
+  }
+  EXPECT_EQ(j["rows"][0]["what"], "engine");
+  EXPECT_EQ(j["rows"][0]["size"], "24x16");
+  EXPECT_EQ(j["rows"][1]["what"], "element");
+  EXPECT_TRUE(j["rows"][0].contains("ms_per_frame")) << "the Engine row is always timed";
+
+  auto bad = run_sapnet("bench --device cpu --sizes 24by16 --engine-only");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("24by16"), std::string::npos) << bad.out;
+  EXPECT_NE(run_sapnet("bench --engine-only --element-only").status, 0);
 }
 
 }  // namespace

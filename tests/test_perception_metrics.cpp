@@ -10,6 +10,7 @@
 
 #include "detection_metrics.h"
 #include "error.h"
+#include "run_sapnet.h"
 #include "segmentation_metrics.h"
 #include "shared_data.h"
 
@@ -552,29 +553,8 @@ TEST(Segmentation, LabelFolderErrorsNameTheFile_n) {
 
 // --- The commands -------------------------------------------------------------------------------
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string &args) {
-  const char *exe = std::getenv("SAPNET_EXE");
-  if (!exe) return {-1, "SAPNET_EXE is not set"};
-  const std::string cmd = "'" + std::string(exe) + "' " + args + " 2>&1";
-  FILE *p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, "cannot run " + cmd};
-  Result r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  r.status = WEXITSTATUS(pclose(p));
-  return r;
-}
-
-nlohmann::json last_json_line(const std::string &out) {
-  const auto start = out.rfind("\n{");
-  return nlohmann::json::parse(out.substr(start == std::string::npos ? out.find('{') : start + 1));
-}
+using testing::last_json_line;
+using testing::run_sapnet;
 
 std::string quoted(const std::string &path) {
   return "'" + path + "'";
@@ -586,11 +566,11 @@ std::string quoted(const std::string &path) {
 TEST(EvalCommands, Help) {
   SAPNET_REQUIRE_EXE();
   for (const char *sub : {"eval-detect", "eval-segment"}) {
-    const auto r = run(std::string(sub) + " --help");
+    const auto r = run_sapnet(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub << r.out;
   }
-  EXPECT_NE(run("eval-detect").status, 0);  // --annotations and --detections are required
+  EXPECT_NE(run_sapnet("eval-detect").status, 0);  // --annotations and --detections are required
 }
 
 TEST(EvalCommands, EvalDetectMatchesPycocotools) {
@@ -600,7 +580,7 @@ TEST(EvalCommands, EvalDetectMatchesPycocotools) {
   std::ofstream(tmp / "dt.json") << kReferenceDt;
   const std::string args = "eval-detect --annotations " + quoted(tmp / "gt.json") +
                            " --detections " + quoted(tmp / "dt.json");
-  auto r = run(args + " --json");
+  auto r = run_sapnet(args + " --json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = last_json_line(r.out);
   EXPECT_NEAR(j["AP"].get<double>(), kPycocotoolsStats[0], kTol);
@@ -612,7 +592,7 @@ TEST(EvalCommands, EvalDetectMatchesPycocotools) {
   EXPECT_NEAR(j["AR100"].get<double>(), kPycocotoolsStats[8], kTol);
   EXPECT_EQ(j["per_category"]["bus"], -1);
 
-  r = run(args);  // COCO's summary lines
+  r = run_sapnet(args);  // COCO's summary lines
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] "
                        "= 0.296"),
@@ -631,16 +611,16 @@ TEST(EvalCommands, EvalDetectErrorsNameTheFile_n) {
   std::ofstream(tmp / "broken.json") << "{\"images\": [";
   std::ofstream(tmp / "elsewhere.json")
       << R"([{"image_id": 99, "category_id": 1, "bbox": [0, 0, 1, 1], "score": 1}])";
-  auto r = run("eval-detect --annotations " + quoted(tmp / "broken.json") + " --detections " +
-               quoted(tmp / "gt.json"));
+  auto r = run_sapnet("eval-detect --annotations " + quoted(tmp / "broken.json") +
+                      " --detections " + quoted(tmp / "gt.json"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("broken.json"), std::string::npos) << r.out;
-  r = run("eval-detect --annotations " + quoted(tmp / "gt.json") + " --detections " +
-          quoted(tmp / "missing.json"));
+  r = run_sapnet("eval-detect --annotations " + quoted(tmp / "gt.json") + " --detections " +
+                 quoted(tmp / "missing.json"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("missing.json"), std::string::npos) << r.out;
-  r = run("eval-detect --annotations " + quoted(tmp / "gt.json") + " --detections " +
-          quoted(tmp / "elsewhere.json"));
+  r = run_sapnet("eval-detect --annotations " + quoted(tmp / "gt.json") + " --detections " +
+                 quoted(tmp / "elsewhere.json"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("elsewhere.json"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("image_id 99"), std::string::npos) << r.out;
@@ -652,8 +632,9 @@ TEST(EvalCommands, EvalSegmentJson) {
   testing::TempDir tmp;
   write_label_folders(tmp);
   std::ofstream(tmp / "names.txt") << "sky\nroad\ncar\n";
-  auto r = run("eval-segment --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred") +
-               " --num-classes 3 --class-names " + quoted(tmp / "names.txt") + " --json");
+  auto r =
+      run_sapnet("eval-segment --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred") +
+                 " --num-classes 3 --class-names " + quoted(tmp / "names.txt") + " --json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = last_json_line(r.out);
   EXPECT_NEAR(j["mIoU"].get<double>(), 0.5, kTol);
@@ -666,8 +647,8 @@ TEST(EvalCommands, EvalSegmentJson) {
   EXPECT_NEAR(j["PA"][0].get<double>(), 0.5, kTol);
 
   // The table; 19 classes are named as Cityscapes' train ids, absent ones shown as such.
-  r = run("eval-segment --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred") +
-          " --num-classes 19");
+  r = run_sapnet("eval-segment --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred") +
+                 " --num-classes 19");
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("sidewalk"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bicycle"), std::string::npos) << r.out;
@@ -682,14 +663,15 @@ TEST(EvalCommands, EvalSegmentErrorsNameTheFile_n) {
   write_label_folders(tmp);
   const std::string dirs = " --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred");
   std::ofstream(tmp / "two.txt") << "sky\nroad\n";
-  auto r = run("eval-segment" + dirs + " --num-classes 3 --class-names " + quoted(tmp / "two.txt"));
+  auto r = run_sapnet("eval-segment" + dirs + " --num-classes 3 --class-names " +
+                      quoted(tmp / "two.txt"));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("two.txt"), std::string::npos) << r.out;
-  r = run("eval-segment" + dirs + " --num-classes 2");  // class id 2 in the maps
+  r = run_sapnet("eval-segment" + dirs + " --num-classes 2");  // class id 2 in the maps
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find(".png"), std::string::npos) << r.out;
   std::filesystem::remove(tmp / "pred/b.png");
-  r = run("eval-segment" + dirs + " --num-classes 3");
+  r = run_sapnet("eval-segment" + dirs + " --num-classes 3");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find("b.png"), std::string::npos) << r.out;
 }

@@ -114,7 +114,12 @@ Row bench_element(const EngineOptions &opts, const Size &size, const std::string
   const int base = std::max(1, warmup);
   const double short_run = run_pipeline(opts, size, precision, base);
   const double long_run = run_pipeline(opts, size, precision, base + frames);
-  row.ms = 1000.0 * std::max(0.0, long_run - short_run) / frames;
+  if (long_run <= short_run) {  // start-up jitter swamped the frames: no honest figure
+    row.note = "start-up noise exceeds the time of " + std::to_string(frames) +
+               " frame(s); raise --frames";
+    return row;
+  }
+  row.ms = 1000.0 * (long_run - short_run) / frames;
   return row;
 }
 
