@@ -3,8 +3,10 @@
  * @title: rainsim
  *
  * Adds synthetic rain streaks (and optional haze) to video, with the same synthesizer `sapnet
- * train` uses to make training pairs. The rain is deterministic for a seed: frame N always gets the
- * same streaks, so a demo or a test can show what deraining does without rain footage.
+ * train` uses to make training pairs. blend=add (the default) adds the streaks' light, the rain
+ * model of the Rain100L/H test sets; blend=screen adds less over bright backgrounds. The rain is
+ * deterministic for a seed: frame N always gets the same streaks, so a demo or a test can show what
+ * deraining does without rain footage.
  *
  * ## Example launch line
  * |[
@@ -32,8 +34,23 @@ enum {
   PROP_BLUR,
   PROP_OPACITY,
   PROP_HAZE,
+  PROP_BLEND,
   PROP_SEED
 };
+
+#define GST_TYPE_RAIN_SIM_BLEND (gst_rain_sim_blend_get_type())
+static GType gst_rain_sim_blend_get_type() {
+  static GType type = 0;
+  if (g_once_init_enter(&type)) {
+    static const GEnumValue values[] = {
+        {int(sapnet::RainBlend::kAdd), "Add the streaks' light (clipped at white)", "add"},
+        {int(sapnet::RainBlend::kScreen), "Screen blend: less light over bright backgrounds",
+         "screen"},
+        {0, nullptr, nullptr}};
+    g_once_init_leave(&type, g_enum_register_static("GstRainSimBlend", values));
+  }
+  return type;
+}
 
 namespace {
 
@@ -108,6 +125,9 @@ static void gst_rain_sim_set_property(GObject *object, guint prop_id, const GVal
     case PROP_HAZE:
       s->params.haze = g_value_get_double(value);
       break;
+    case PROP_BLEND:
+      s->params.blend = static_cast<sapnet::RainBlend>(g_value_get_enum(value));
+      break;
     case PROP_SEED:
       s->seed = g_value_get_uint64(value);
       break;
@@ -141,6 +161,9 @@ static void gst_rain_sim_get_property(GObject *object, guint prop_id, GValue *va
       break;
     case PROP_HAZE:
       g_value_set_double(value, s->params.haze);
+      break;
+    case PROP_BLEND:
+      g_value_set_enum(value, int(s->params.blend));
       break;
     case PROP_SEED:
       g_value_set_uint64(value, s->seed);
@@ -188,6 +211,12 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
                  1, d.opacity);
   install_double(gobject_class, PROP_HAZE, "haze", "Haze", "Veil towards a bright sky", 0, 1,
                  d.haze);
+  g_object_class_install_property(
+      gobject_class, PROP_BLEND,
+      g_param_spec_enum("blend", "Blend", "How the streaks join the frame", GST_TYPE_RAIN_SIM_BLEND,
+                        int(d.blend),
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                 GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_SEED,
       g_param_spec_uint64("seed", "Seed", "Rain of frame N depends on (seed, N) only", 0,

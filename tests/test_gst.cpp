@@ -280,9 +280,9 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
   gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 40, 30);
   std::vector<uint8_t> pixels(GST_VIDEO_INFO_SIZE(&info));
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(40 + i % 150);
-  auto run = [&](guint64 seed, int frames) {
-    GstHarness *h =
-        gst_harness_new_parse(("rainsim density=0.01 seed=" + std::to_string(seed)).c_str());
+  auto run = [&](guint64 seed, int frames, const std::string &extra = "") {
+    GstHarness *h = gst_harness_new_parse(
+        ("rainsim density=0.01 seed=" + std::to_string(seed) + " " + extra).c_str());
     gst_harness_set_src_caps(
         h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
                                40, "height", G_TYPE_INT, 30, "framerate", GST_TYPE_FRACTION, 25, 1,
@@ -300,21 +300,27 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
     gst_harness_teardown(h);
     return out;
   };
-  const auto a = run(5, 2), b = run(5, 2), c = run(6, 1);
+  const auto a = run(5, 2), b = run(5, 2), c = run(6, 1), screen = run(5, 1, "blend=screen");
   EXPECT_EQ(a, b);
   EXPECT_NE(a[0], c[0]);
   EXPECT_NE(a[0], a[1]);  // each frame gets its own streaks
+  EXPECT_NE(a[0], screen[0]);
   // Frame 0 is the training synthesizer with seed (seed * 1000003 + 0).
-  std::vector<float> planar(3 * 40 * 30);
-  std::vector<uint8_t> expected = pixels;
-  auto view = FrameView::packed(PixelFormat::kRGB, expected.data(), 40, 30,
-                                GST_VIDEO_INFO_PLANE_STRIDE(&info, 0));
-  frame_to_planar_rgb(view, planar.data());
-  RainParams p;
-  p.density = 0.01;
-  add_rain(planar.data(), 40, 30, p, 5ull * 1000003ull);
-  planar_rgb_to_frame(planar.data(), view, Rounding::kNearest);
-  EXPECT_EQ(a[0], expected);
+  auto synthesized = [&](RainBlend blend) {
+    std::vector<float> planar(3 * 40 * 30);
+    std::vector<uint8_t> expected = pixels;
+    auto view = FrameView::packed(PixelFormat::kRGB, expected.data(), 40, 30,
+                                  GST_VIDEO_INFO_PLANE_STRIDE(&info, 0));
+    frame_to_planar_rgb(view, planar.data());
+    RainParams p;
+    p.density = 0.01;
+    p.blend = blend;
+    add_rain(planar.data(), 40, 30, p, 5ull * 1000003ull);
+    planar_rgb_to_frame(planar.data(), view, Rounding::kNearest);
+    return expected;
+  };
+  EXPECT_EQ(a[0], synthesized(RainBlend::kAdd));
+  EXPECT_EQ(screen[0], synthesized(RainBlend::kScreen));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The rain synthesizer and the patch sources (pairs, synthesized, packed), without LibTorch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -44,6 +45,53 @@ TEST(Rain, StreaksOnlyBrightenAndDensityScalesCoverage) {
   const int light = coverage(0.002), heavy = coverage(0.02);
   EXPECT_GT(light, 0);
   EXPECT_GT(heavy, 3 * light);
+}
+
+TEST(Rain, AdditiveRainAddsTheSameLightOverDarkAndBrightScreenLessOverBright) {
+  // The same streaks (same params and seed) over a dark and a bright grey: additive rain raises
+  // both by the same amount, screen rain raises the bright one by (1 - 0.7) / (1 - 0.2) of the
+  // dark's.
+  auto added_light = [](RainBlend blend, float background) {
+    RainParams p;
+    p.density = 0.01;
+    p.opacity = 0.25;  // dark + streak stays below 1: no clipping
+    p.blend = blend;
+    auto img = grey(64, 64, background);
+    add_rain(img.data(), 64, 64, p, 3);
+    double sum = 0;
+    for (float v : img) sum += v - background;
+    return sum;
+  };
+  const double add_dark = added_light(RainBlend::kAdd, 0.2f),
+               add_bright = added_light(RainBlend::kAdd, 0.7f);
+  EXPECT_GT(add_dark, 1.0);
+  EXPECT_NEAR(add_bright / add_dark, 1.0, 1e-3);
+  const double screen_dark = added_light(RainBlend::kScreen, 0.2f),
+               screen_bright = added_light(RainBlend::kScreen, 0.7f);
+  EXPECT_NEAR(screen_dark / add_dark, 0.8, 1e-3);
+  EXPECT_NEAR(screen_bright / screen_dark, 0.3 / 0.8, 1e-3);
+}
+
+TEST(Rain, AdditiveRainClipsAtWhite) {
+  RainParams p;
+  p.density = 0.02;
+  p.opacity = 1;
+  auto img = grey(64, 64, 0.9f);
+  add_rain(img.data(), 64, 64, p, 1);
+  EXPECT_LE(*std::max_element(img.begin(), img.end()), 1.0f);
+  EXPECT_EQ(*std::max_element(img.begin(), img.end()), 1.0f);
+}
+
+TEST(Rain, TrainingParamsAreMostlyAdditiveAndValid) {
+  std::mt19937_64 rng(11);
+  int additive = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const RainParams p = sample_rain_params(rng);
+    EXPECT_NO_THROW(p.validate());
+    additive += p.blend == RainBlend::kAdd;
+  }
+  EXPECT_GT(additive, 700);
+  EXPECT_LT(additive, 900);
 }
 
 TEST(Rain, AngleTiltsTheStreaks) {
