@@ -73,12 +73,12 @@ TEST(Rain, AdditiveRainAddsTheSameLightOverDarkAndBrightScreenLessOverBright) {
 }
 
 TEST(Rain, AdditiveRainClipsAtWhite) {
+  // 0.9 plus bright streaks passes 1 before the clip: the brightest pixels must land exactly on 1.
   RainParams p;
   p.density = 0.02;
   p.opacity = 1;
   auto img = grey(64, 64, 0.9f);
   add_rain(img.data(), 64, 64, p, 1);
-  EXPECT_LE(*std::max_element(img.begin(), img.end()), 1.0f);
   EXPECT_EQ(*std::max_element(img.begin(), img.end()), 1.0f);
 }
 
