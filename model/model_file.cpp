@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 #include <set>
 
 #include "error.h"
@@ -37,38 +36,65 @@ std::string first_line(const std::string &what) {
   return what.substr(0, what.find('\n'));
 }
 
+// The byte size of a tensor of `shape` and `dtype`; throws for negative or overflowing sizes.
+size_t tensor_bytes(const std::vector<int64_t> &shape, at::ScalarType dtype,
+                    const std::string &name) {
+  if (shape.size() > 16)
+    throw Error("tensor " + name + " has " + std::to_string(shape.size()) + " dimensions");
+  int64_t bytes = static_cast<int64_t>(c10::elementSize(dtype));
+  for (int64_t s : shape)
+    if (s < 0 || __builtin_mul_overflow(bytes, s, &bytes))
+      throw Error("tensor " + name + " has an impossible shape");
+  return static_cast<size_t>(bytes);
+}
+
 ModelFile load_checkpoint(caffe2::serialize::PyTorchStreamReader &archive) {
   at::DataPtr data;
   size_t size = 0;
   std::tie(data, size) = archive.getRecord(kMetaRecord);
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(std::string(static_cast<const char *>(data.get()), size));
-  } catch (const nlohmann::json::exception &e) {
-    throw Error(std::string("corrupt checkpoint header: ") + e.what());
-  }
-  if (meta.value("format", "") != kFormatName)
-    throw Error("sapnet.json does not describe a checkpoint");
-  if (meta.value("version", 0) > kFormatVersion)
-    throw Error("checkpoint format version " + std::to_string(meta.value("version", 0)) +
-                " is newer than this build reads (" + std::to_string(kFormatVersion) + ")");
   ModelFile model;
   model.format = "sapnet checkpoint";
   try {
+    const nlohmann::json meta =
+        nlohmann::json::parse(std::string(static_cast<const char *>(data.get()), size));
+    if (!meta.is_object() || meta.value("format", "") != kFormatName)
+      throw Error("sapnet.json does not describe a checkpoint");
+    const auto version_field = meta.find("version");
+    if (version_field != meta.end() && !version_field->is_number_integer())
+      throw Error("sapnet.json: version is not an integer");
+    const int64_t version = version_field == meta.end() ? 0 : version_field->get<int64_t>();
+    if (version > kFormatVersion)
+      throw Error("checkpoint format version " + std::to_string(version) +
+                  " is newer than this build reads (" + std::to_string(kFormatVersion) + ")");
     model.network = network_from_json(meta.at("network"));
     model.metadata = meta.value("metadata", nlohmann::json::object());
+    std::set<std::string> records;
     for (const auto &entry : meta.at("tensors")) {
       const std::string group = entry.at("group"), name = entry.at("name"),
                         record = entry.at("record");
       auto dt = dtype_names().find(entry.at("dtype").get<std::string>());
       if (dt == dtype_names().end()) throw Error("unknown dtype in tensor " + name);
-      const std::vector<int64_t> shape = entry.at("shape");
-      auto tensor = at::empty(shape, at::TensorOptions().dtype(dt->second));
+      // Each record once: the tensors then add up to no more than the file.
+      if (!records.insert(record).second)
+        throw Error("tensor " + name + " reuses record " + record);
+      const nlohmann::json &dims = entry.at("shape");
+      if (!dims.is_array()) throw Error("tensor " + name + ": shape is not a list");
+      std::vector<int64_t> shape;
+      for (const auto &d : dims) {
+        if (!d.is_number_integer()) throw Error("tensor " + name + ": shape is not integers");
+        shape.push_back(d.get<int64_t>());
+      }
+      const size_t expected = tensor_bytes(shape, dt->second, name);
       std::tie(data, size) = archive.getRecord(record);
-      if (size != tensor.nbytes())
+      if (size != expected)
         throw Error("tensor " + name + " has " + std::to_string(size) + " bytes, expected " +
-                    std::to_string(tensor.nbytes()));
-      std::memcpy(tensor.data_ptr(), data.get(), size);
+                    std::to_string(expected));
+      if (dt->second == at::kBool)
+        for (size_t i = 0; i < size; ++i)
+          if (static_cast<const uint8_t *>(data.get())[i] > 1)
+            throw Error("tensor " + name + " holds a boolean that is neither 0 nor 1");
+      auto tensor = at::empty(shape, at::TensorOptions().dtype(dt->second));
+      if (size > 0) std::memcpy(tensor.data_ptr(), data.get(), size);
       if (group == "weights")
         model.weights.emplace_back(name, tensor);
       else
@@ -104,16 +130,60 @@ nlohmann::json network_to_json(const NetworkConfig &c) {
           {"cra_reduction", c.cra_reduction}};
 }
 
+namespace {
+
+// An integer field in [lo, hi] (json's own conversion would truncate or overflow silently).
+int bounded_int(const nlohmann::json &v, const char *key, int lo, int hi) {
+  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+    throw Error(std::string("network: ") + key + " must be an integer in " + std::to_string(lo) +
+                ".." + std::to_string(hi) + ", got " + v.dump());
+  return static_cast<int>(v.get<int64_t>());
+}
+
+}  // namespace
+
 NetworkConfig network_from_json(const nlohmann::json &j) {
+  if (!j.is_object()) throw Error("network: expected a JSON object, got " + j.dump());
   NetworkConfig c;
-  c.stages = j.at("stages");
-  c.channels = j.at("channels");
-  c.dilations = j.at("dilations").get<std::vector<int>>();
-  c.cra = j.at("cra");
-  c.cra_reduction = j.value("cra_reduction", 16);
+  c.stages = bounded_int(j.at("stages"), "stages", 0, 1 << 16);
+  c.channels = bounded_int(j.at("channels"), "channels", 0, 1 << 16);
+  const nlohmann::json &dilations = j.at("dilations");
+  if (!dilations.is_array() || dilations.size() > 64)
+    throw Error("network: dilations must be a list of at most 64 integers");
+  c.dilations.clear();
+  for (const auto &d : dilations) c.dilations.push_back(bounded_int(d, "dilation", 0, 1 << 16));
+  if (!j.at("cra").is_boolean()) throw Error("network: cra must be true or false");
+  c.cra = j.at("cra").get<bool>();
+  if (j.contains("cra_reduction"))
+    c.cra_reduction = bounded_int(j.at("cra_reduction"), "cra_reduction", 0, 1 << 16);
   c.validate();
   return c;
 }
+
+namespace {
+
+// k for a key "res_conv<k>.<i>.<name>" (a progressive dilated unit's tensor), else 0. Parsed by
+// hand: std::regex recurses once per character and overflows the stack on a long key.
+int unit_number(const std::string &key) {
+  constexpr int kMaxUnits = 64;
+  const std::string prefix = "res_conv";
+  if (key.compare(0, prefix.size(), prefix) != 0) return 0;
+  auto digits_end = [&](size_t p) {
+    while (p < key.size() && key[p] >= '0' && key[p] <= '9') ++p;
+    return p;
+  };
+  const size_t unit_end = digits_end(prefix.size());
+  if (unit_end == prefix.size() || unit_end >= key.size() || key[unit_end] != '.') return 0;
+  const size_t layer_end = digits_end(unit_end + 1);
+  if (layer_end == unit_end + 1 || layer_end >= key.size() || key[layer_end] != '.') return 0;
+  const std::string digits = key.substr(prefix.size(), unit_end - prefix.size());
+  if (digits.size() > 4 || std::stoi(digits) < 1 || std::stoi(digits) > kMaxUnits)
+    throw Error("key " + key + ": unit number out of range (units are numbered 1.." +
+                std::to_string(kMaxUnits) + ")");
+  return std::stoi(digits);
+}
+
+}  // namespace
 
 NetworkConfig infer_network(const NamedTensors &weights) {
   std::map<std::string, at::Tensor> by_name(weights.begin(), weights.end());
@@ -121,26 +191,32 @@ NetworkConfig infer_network(const NamedTensors &weights) {
   if (conv0 == by_name.end())
     throw Error("not a SAPNet/PReNet state dict: no conv0.0.weight (keys start with '" +
                 (weights.empty() ? std::string("<none>") : weights.front().first) + "')");
+  const at::Tensor &first = conv0->second;
+  if (first.dim() != 4 || first.size(0) < 1 || first.size(0) > 4096)
+    throw Error("conv0.0.weight has shape " + c10::str(first.sizes()) +
+                ", expected [channels, 6, 3, 3]");
   NetworkConfig c;
-  c.channels = static_cast<int>(conv0->second.size(0));
+  c.channels = static_cast<int>(first.size(0));
   c.cra = false;
   int units = 0;
-  const std::regex unit_key(R"(res_conv(\d+)\.(\d+)\..*)");
   for (auto &kv : weights) {
-    std::smatch m;
-    if (!std::regex_match(kv.first, m, unit_key)) continue;
-    units = std::max(units, std::stoi(m[1]));
-    if (kv.first.find(".conv_du.") != std::string::npos) c.cra = true;
+    units = std::max(units, unit_number(kv.first));
+    if (unit_number(kv.first) > 0 && kv.first.find(".conv_du.") != std::string::npos) c.cra = true;
   }
   if (units == 0) throw Error("not a SAPNet/PReNet state dict: no res_conv units");
   // A state dict does not record dilations: CRA means the released SAPNet (1, 2, 4, ...), none
-  // PReNet.
+  // PReNet. Beyond what validate() accepts the dilation stays out of range, without overflow.
   c.dilations.clear();
-  for (int k = 0; k < units; ++k) c.dilations.push_back(c.cra ? (1 << k) : 1);
+  for (int k = 0; k < units; ++k) c.dilations.push_back(c.cra ? (1 << std::min(k, 16)) : 1);
   if (c.cra) {
     auto squeeze = by_name.find("res_conv1.1.conv_du.0.weight");
-    if (squeeze != by_name.end() && squeeze->second.size(0) > 0)
-      c.cra_reduction = static_cast<int>(c.channels / squeeze->second.size(0));
+    if (squeeze != by_name.end()) {
+      if (squeeze->second.dim() < 1)
+        throw Error("res_conv1.1.conv_du.0.weight has shape " + c10::str(squeeze->second.sizes()) +
+                    ", expected [channels / reduction, channels, 1, 1]");
+      if (squeeze->second.size(0) > 0)
+        c.cra_reduction = static_cast<int>(c.channels / squeeze->second.size(0));
+    }
   }
   c.validate();
   return c;
@@ -153,11 +229,13 @@ ModelFile load_model_file(const std::string &path) {
     throw Error(path + ": is a folder, not a model file");
   bool ours = false;
   try {
+    check_not_legacy_torch_file(path);
     verify_zip_checksums(path);
     caffe2::serialize::PyTorchStreamReader archive(path);
     if (archive.hasRecord(kMetaRecord)) {
       ours = true;
       ModelFile model = load_checkpoint(archive);
+      check_finite(model.weights);
       if (!model.metadata.contains("source"))
         model.metadata["source"] = std::filesystem::path(path).filename().string();
       return model;
@@ -170,12 +248,18 @@ ModelFile load_model_file(const std::string &path) {
     throw Error(path + ": not a model file: " +
                 (ours ? "damaged checkpoint (" : "not a readable zip archive (") +
                 first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception &e) {  // e.g. std::out_of_range from LibTorch's version parsing
+    throw Error(path + ": not a model file: " +
+                (ours ? "damaged checkpoint (" : "not a readable zip archive (") +
+                first_line(e.what()) + ")");
   }
   try {
     return load_released(path);
   } catch (const Error &e) {
     const std::string what = e.what();
     throw Error(what.rfind(path, 0) == 0 ? what : path + ": " + what);
+  } catch (const std::exception &e) {
+    throw Error(path + ": " + first_line(e.what()));
   }
 }
 

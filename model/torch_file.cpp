@@ -3,20 +3,28 @@
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <memory>
 
 #include "error.h"
+#include "zip_check.h"
 
 namespace sapnet {
 namespace {
 
-// The subset of Python objects a state-dict pickle builds.
-struct PyObject;
-using Obj = std::shared_ptr<PyObject>;
+// Limits far above what a state dict needs (it nests 3 deep and builds about 10 objects per
+// tensor) that keep a hostile pickle from exhausting memory or the stack.
+constexpr int kMaxDepth = 100;
+constexpr size_t kMaxObjects = size_t(1) << 22;
+
+// The subset of Python objects a state-dict pickle builds. They live in the unpickler's arena and
+// point at each other without ownership, so that nesting and cycles (a list appended to itself
+// through the memo) cost no recursion when the objects are freed.
 struct PyObject {
   enum Kind {
     kNone,
@@ -32,18 +40,14 @@ struct PyObject {
     kOpaque
   };
   Kind kind = kNone;
+  int depth = 1;  // containers: 1 + the deepest item (as it was when the item was added)
   int64_t integer = 0;
   double real = 0;
-  std::string text, text2;  // strings; a global's module and name
-  std::vector<Obj> items;   // tuple and list items; dict keys and values interleaved
+  std::string text, text2;        // strings; a global's module and name
+  std::vector<PyObject *> items;  // tuple and list items; dict keys and values interleaved
   at::Tensor tensor;
 };
-
-Obj make(PyObject::Kind kind) {
-  auto o = std::make_shared<PyObject>();
-  o->kind = kind;
-  return o;
-}
+using Obj = PyObject *;
 
 at::ScalarType storage_dtype(const std::string &name) {
   static const std::map<std::string, at::ScalarType> types = {
@@ -59,8 +63,10 @@ at::ScalarType storage_dtype(const std::string &name) {
 
 class Unpickler {
  public:
-  Unpickler(const std::string &bytes, caffe2::serialize::PyTorchStreamReader &archive)
-      : in_(bytes), archive_(archive) {}
+  Unpickler(const std::string &bytes, const RecordReader &read_record)
+      : in_(bytes), read_record_(read_record) {}
+
+  // The root object; it lives as long as the unpickler.
 
   Obj run() {
     while (true) {
@@ -282,6 +288,7 @@ class Unpickler {
   }
   void push_sequence(PyObject::Kind kind, std::vector<Obj> items) {
     auto o = make(kind);
+    for (const Obj item : items) nest(o, item);
     o->items = std::move(items);
     stack_.push_back(o);
   }
@@ -291,23 +298,26 @@ class Unpickler {
     o->text2 = name;
     stack_.push_back(o);
   }
-  void append(std::vector<Obj> items) {
+  void append(const std::vector<Obj> &items) {
     auto list = top();
     if (list->kind != PyObject::kList) throw Error("malformed pickle: APPEND to a non-list");
+    for (const Obj item : items) nest(list, item);
     list->items.insert(list->items.end(), items.begin(), items.end());
   }
-  void set_items(std::vector<Obj> kv) {
+  void set_items(const std::vector<Obj> &kv) {
     auto dict = top();
     if (dict->kind != PyObject::kDict) throw Error("malformed pickle: SETITEM on a non-dict");
+    if (kv.size() % 2) throw Error("malformed pickle: SETITEMS with a key but no value");
+    for (const Obj item : kv) nest(dict, item);
     dict->items.insert(dict->items.end(), kv.begin(), kv.end());
   }
 
-  static int64_t as_int(const Obj &o) {
+  static int64_t as_int(const Obj o) {
     if (o->kind != PyObject::kInt)
       throw Error("pickle: expected an integer in a tensor description");
     return o->integer;
   }
-  static std::vector<int64_t> as_ints(const Obj &o) {
+  static std::vector<int64_t> as_ints(const Obj o) {
     if (o->kind != PyObject::kTuple) throw Error("pickle: expected a tuple of integers");
     std::vector<int64_t> v;
     for (auto &i : o->items) v.push_back(as_int(i));
@@ -315,9 +325,10 @@ class Unpickler {
   }
 
   // ('storage', torch.XStorage, key, location, numel): a record "data/<key>" of the archive.
-  Obj load_storage(const Obj &pid) {
+  Obj load_storage(const Obj pid) {
     if (pid->kind != PyObject::kTuple || pid->items.size() < 5 ||
-        pid->items[0]->text != "storage" || pid->items[1]->kind != PyObject::kGlobal)
+        pid->items[0]->kind != PyObject::kString || pid->items[0]->text != "storage" ||
+        pid->items[1]->kind != PyObject::kGlobal || pid->items[2]->kind != PyObject::kString)
       throw Error("pickle: unsupported persistent id (not a tensor storage)");
     const std::string key = pid->items[2]->text;
     auto cached = storages_.find(key);
@@ -326,15 +337,54 @@ class Unpickler {
     const int64_t numel = as_int(pid->items[4]);
     at::DataPtr data;
     size_t size = 0;
-    std::tie(data, size) = archive_.getRecord("data/" + key);
-    const size_t expected = static_cast<size_t>(numel) * c10::elementSize(dtype);
-    if (size != expected)
+    std::tie(data, size) = read_record_("data/" + key);
+    const size_t element = c10::elementSize(dtype);
+    if (numel < 0 || size % element != 0 || size / element != static_cast<uint64_t>(numel))
       throw Error("tensor storage data/" + key + " has " + std::to_string(size) +
-                  " bytes, expected " + std::to_string(expected));
+                  " bytes, expected " + std::to_string(numel) + " elements of " +
+                  std::to_string(element) + " bytes");
+    if (dtype == at::kBool)
+      for (size_t i = 0; i < size; ++i)
+        if (static_cast<const uint8_t *>(data.get())[i] > 1)
+          throw Error("tensor storage data/" + key + " holds a boolean that is neither 0 nor 1");
     auto o = make(PyObject::kTensor);
     o->tensor = at::empty({numel}, at::TensorOptions().dtype(dtype));
-    std::memcpy(o->tensor.data_ptr(), data.get(), size);
+    if (size > 0) std::memcpy(o->tensor.data_ptr(), data.get(), size);
+    storage_bytes_ += static_cast<int64_t>(size);
     storages_[key] = o;
+    return o;
+  }
+
+  // The view (offset, sizes, strides) of `storage` as its own tensor, checked to lie inside it.
+  Obj rebuild_tensor(const at::Tensor &storage, int64_t offset, const std::vector<int64_t> &sizes,
+                     const std::vector<int64_t> &strides) {
+    if (sizes.size() != strides.size() || sizes.size() > 64)
+      throw Error("pickle: tensor with " + std::to_string(sizes.size()) + " sizes and " +
+                  std::to_string(strides.size()) + " strides");
+    if (offset < 0) throw Error("pickle: tensor with a negative storage offset");
+    int64_t numel = 1, last = offset;  // the element count and the last element's index
+    bool overflow = false;
+    for (size_t d = 0; d < sizes.size(); ++d) {
+      if (sizes[d] < 0 || strides[d] < 0)
+        throw Error("pickle: tensor with a negative size or stride");
+      int64_t reach = 0;
+      overflow = overflow || __builtin_mul_overflow(numel, sizes[d], &numel);
+      if (sizes[d] > 0)
+        overflow = overflow || __builtin_mul_overflow(sizes[d] - 1, strides[d], &reach) ||
+                   __builtin_add_overflow(last, reach, &last);
+    }
+    if (overflow) throw Error("pickle: tensor sizes or strides out of range");
+    if (numel > 0 ? last >= storage.numel() : offset > storage.numel())
+      throw Error("pickle: tensor view reaches past its storage");
+    // Views share their storage; each becomes a tensor of its own. Overlapping views (a tensor
+    // and its transpose) are legitimate, but not ones that add up to many times the file.
+    const int64_t bytes = numel * static_cast<int64_t>(storage.element_size());
+    tensor_bytes_ += bytes;
+    if (tensor_bytes_ > 4 * storage_bytes_ + (int64_t(1) << 20))
+      throw Error("pickle: its tensors add up to " + std::to_string(tensor_bytes_) +
+                  " bytes from " + std::to_string(storage_bytes_) + " bytes of storage");
+    auto o = make(PyObject::kTensor);
+    o->tensor = storage.as_strided(sizes, strides, offset).clone();
     return o;
   }
 
@@ -343,29 +393,42 @@ class Unpickler {
     const std::string fn = callable.text + "." + callable.text2;
     if (fn == "collections.OrderedDict") return make(PyObject::kDict);
     if (fn == "torch._utils._rebuild_tensor_v2" || fn == "torch._utils._rebuild_tensor") {
-      if (args.items.size() < 4 || args.items[0]->kind != PyObject::kTensor)
+      if (args.kind != PyObject::kTuple || args.items.size() < 4 ||
+          args.items[0]->kind != PyObject::kTensor)
         throw Error("pickle: malformed tensor in " + fn);
-      const auto &storage = args.items[0]->tensor;
-      const int64_t offset = as_int(args.items[1]);
-      auto sizes = as_ints(args.items[2]), strides = as_ints(args.items[3]);
-      int64_t last = offset;
-      for (size_t d = 0; d < sizes.size(); ++d) last += (sizes[d] - 1) * strides[d];
-      if (sizes.empty() ? offset >= storage.numel() : last >= storage.numel())
-        throw Error("pickle: tensor view reaches past its storage");
-      auto o = make(PyObject::kTensor);
-      o->tensor = storage.as_strided(sizes, strides, offset).clone();
-      return o;
+      return rebuild_tensor(args.items[0]->tensor, as_int(args.items[1]), as_ints(args.items[2]),
+                            as_ints(args.items[3]));
     }
     if (fn == "torch._utils._rebuild_parameter") {
-      if (args.items.empty() || args.items[0]->kind != PyObject::kTensor)
+      if (args.kind != PyObject::kTuple || args.items.empty() ||
+          args.items[0]->kind != PyObject::kTensor)
         throw Error("pickle: malformed parameter");
       return args.items[0];
     }
     throw Error("pickle: unsupported object " + fn + " (expected a state dict of tensors)");
   }
 
+  Obj make(PyObject::Kind kind) {
+    if (arena_.size() >= kMaxObjects)
+      throw Error("pickle builds more than " + std::to_string(kMaxObjects) +
+                  " objects (not a state dict)");
+    arena_.emplace_back();
+    arena_.back().kind = kind;
+    return &arena_.back();
+  }
+  // `container` now holds `item`.
+  static void nest(PyObject *container, const PyObject *item) {
+    container->depth = std::max(container->depth, item->depth + 1);
+    if (container->depth > kMaxDepth)
+      throw Error("pickle nests containers more than " + std::to_string(kMaxDepth) +
+                  " deep (not a state dict)");
+  }
+
   const std::string &in_;
-  caffe2::serialize::PyTorchStreamReader &archive_;
+  const RecordReader &read_record_;
+  std::deque<PyObject> arena_;  // every object, freed flat
+  int64_t storage_bytes_ = 0;   // of the storages read
+  int64_t tensor_bytes_ = 0;    // of the tensors built from them
   size_t pos_ = 0;
   std::vector<Obj> stack_;
   std::vector<size_t> marks_;
@@ -387,6 +450,14 @@ std::string first_line(const std::string &what) {
   return what.substr(0, what.find('\n'));
 }
 
+// TorchScript archives (torch.jit.save, sapnet export) hold code and constants besides data.pkl.
+bool is_torchscript(caffe2::serialize::PyTorchStreamReader &archive) {
+  if (archive.hasRecord("constants.pkl")) return true;
+  for (const std::string &name : archive.getAllRecords())
+    if (name.rfind("code/", 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 bool is_torch_zip_file(const std::string &path) {
@@ -398,35 +469,88 @@ bool is_torch_zip_file(const std::string &path) {
   }
 }
 
+NamedTensors unpickle_state_dict(const std::string &pickle, const RecordReader &read_record) {
+  Unpickler unpickler(pickle, read_record);
+  const PyObject *root = unpickler.run();
+  if (root->kind != PyObject::kDict)
+    throw Error(
+        "the pickled object is not a dict of tensors (a whole model? save its state_dict())");
+  NamedTensors out;
+  for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
+    const PyObject *key = root->items[i], *value = root->items[i + 1];
+    if (key->kind != PyObject::kString || value->kind != PyObject::kTensor)
+      throw Error(
+          "the dict holds something other than named tensors (a training checkpoint? "
+          "save the model's state_dict())");
+    out.emplace_back(key->text, value->tensor);
+  }
+  return out;
+}
+
+void check_not_legacy_torch_file(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  char head[32] = {};
+  f.read(head, sizeof head);
+  const auto n = static_cast<size_t>(f.gcount());
+  const auto at = [&](size_t i) { return i < n ? static_cast<uint8_t>(head[i]) : 0; };
+  // PROTO 2..5, an optional FRAME, then LONG1 of 10 bytes: PyTorch's magic number.
+  if (at(0) != 0x80 || at(1) < 2 || at(1) > 5) return;
+  size_t p = at(2) == 0x95 ? 11 : 2;
+  static const uint8_t kMagic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                   0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  bool magic = true;
+  for (size_t i = 0; i < sizeof kMagic; ++i) magic = magic && at(p + i) == kMagic[i];
+  if (magic)
+    throw Error(
+        "a legacy torch.save file (PyTorch before 1.6, or _use_new_zipfile_serialization=False), "
+        "which sapnet does not read: re-save it in Python with torch.save(torch.load(old), new, "
+        "_use_new_zipfile_serialization=True)");
+  throw Error(
+      "a Python pickle, not a PyTorch zip file: save the weights with "
+      "torch.save(model.state_dict(), path) (PyTorch 1.6 or later)");
+}
+
+void check_finite(const NamedTensors &tensors) {
+  for (const auto &[name, tensor] : tensors) {
+    if (!tensor.defined() || !at::isFloatingType(tensor.scalar_type()) || tensor.numel() == 0)
+      continue;
+    const at::Tensor t = tensor.scalar_type() == at::kDouble ? tensor : tensor.to(at::kFloat);
+    const int64_t bad = at::logical_not(at::isfinite(t)).sum().item<int64_t>();
+    if (bad > 0)
+      throw Error("tensor " + name + " holds " + std::to_string(bad) +
+                  " NaN or infinite value(s) (of " + std::to_string(t.numel()) +
+                  "): the weights are broken (did the training diverge?)");
+  }
+}
+
 NamedTensors read_torch_state_dict(const std::string &path) {
   check_readable(path);
   try {
+    check_not_legacy_torch_file(path);
+    verify_zip_checksums(path);
     caffe2::serialize::PyTorchStreamReader archive(path);
+    if (is_torchscript(archive))
+      throw Error(
+          "a TorchScript archive (sapnet export's output, or torch.jit.save's), not weights: "
+          "sapnet reads a state dict (torch.save(model.state_dict(), path)) or a .sapnet "
+          "checkpoint");
     if (!archive.hasRecord("data.pkl"))
       throw Error("not a torch.save file (no data.pkl record in the zip archive)");
     at::DataPtr data;
     size_t size = 0;
     std::tie(data, size) = archive.getRecord("data.pkl");
     const std::string bytes(static_cast<const char *>(data.get()), size);
-    Obj root = Unpickler(bytes, archive).run();
-    if (root->kind != PyObject::kDict)
-      throw Error(
-          "the pickled object is not a dict of tensors (a whole model? save its state_dict())");
-    NamedTensors out;
-    for (size_t i = 0; i + 1 < root->items.size(); i += 2) {
-      const auto &key = root->items[i], &value = root->items[i + 1];
-      if (key->kind != PyObject::kString || value->kind != PyObject::kTensor)
-        throw Error(
-            "the dict holds something other than named tensors (a training checkpoint? "
-            "save the model's state_dict())");
-      out.emplace_back(key->text, value->tensor);
-    }
+    NamedTensors out = unpickle_state_dict(
+        bytes, [&archive](const std::string &name) { return archive.getRecord(name); });
+    check_finite(out);
     return out;
   } catch (const Error &e) {
     throw Error(path + ": " + e.what());
   } catch (const c10::Error &e) {
     throw Error(path + ": not a readable PyTorch zip file (" +
                 first_line(e.what_without_backtrace()) + ")");
+  } catch (const std::exception &e) {  // e.g. std::out_of_range from LibTorch's version parsing
+    throw Error(path + ": not a readable PyTorch zip file (" + first_line(e.what()) + ")");
   }
 }
 

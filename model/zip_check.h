@@ -1,5 +1,7 @@
-// Checks every record of a zip archive (PyTorch's files are uncompressed zips) against the CRC-32
-// in its central directory. LibTorch's reader does not, so a damaged model would load silently.
+// Checks a zip archive (PyTorch's files are uncompressed zips) before LibTorch's reader sees it:
+// every record lies inside the file, records do not overlap, sizes are plausible, and stored
+// records match the CRC-32 in the central directory. LibTorch's reader checks none of this, so a
+// damaged model would load silently, and a forged size would make it allocate without bound.
 #pragma once
 
 #include <string>
@@ -7,7 +9,7 @@
 namespace sapnet {
 
 // Throws sapnet::Error (without the path; callers add it) naming the damaged record, or saying that
-// the archive is truncated or not a zip.
+// the archive is truncated or not a zip. Reads the file in chunks (memory use stays small).
 void verify_zip_checksums(const std::string &path);
 
 }  // namespace sapnet
