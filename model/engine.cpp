@@ -3,12 +3,14 @@
 #include <torch/cuda.h>
 #include <torch/nn.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "error.h"
+#include "host_resources.h"
 #include "model_file.h"
 #include "sapnet.h"
 #if SAPNET_WITH_CUDA
@@ -119,6 +121,10 @@ std::string default_model_path() {
               "); name a model file explicitly");
 }
 
+// Peak memory of one fp32 forward on the CPU per input pixel (measured: 32 channels, the
+// recurrent state, fused gates and their temporaries).
+constexpr double kNetworkBytesPerPixel = 1600;
+
 struct Engine::Impl {
   std::shared_ptr<const LoadedNet> loaded;
   SAPNet net{nullptr};
@@ -141,6 +147,26 @@ struct Engine::Impl {
     host_out = torch::empty({1, 3, h, w}, opts);
     width = w;
     height = h;
+  }
+
+  // A frame too large for memory fails here with advice, before the allocations that would meet
+  // the OOM killer (which no one can catch) or abort half way.
+  void check_memory(int w, int h) const {
+    if (w == width && h == height) return;
+    const bool tiled = tile > 0 && (w > tile || h > tile);
+    const double frame_px = double(w) * h;
+    const double net_px = tiled ? double(std::min(w, tile)) * std::min(h, tile) : frame_px;
+    // Staging (input, output, tile weights: 3 float planes each) plus the network's working set.
+    const double need = frame_px * 3 * 4 * (tiled ? 3 : 2) + net_px * kNetworkBytesPerPixel;
+    const size_t available = available_memory_bytes();
+    if (available == 0 || need <= double(available)) return;
+    char text[160];
+    std::snprintf(text, sizeof text, "a %dx%d frame needs about %.1f GiB%s, %.1f GiB is available",
+                  w, h, need / (1 << 30), tiled ? " even in tiles" : "",
+                  double(available) / (1 << 30));
+    throw Error(std::string(text) +
+                (tiled ? ": use smaller tiles or a smaller frame"
+                       : ": derain it in tiles (--tile-size 512, the element's tile-size)"));
   }
 
   torch::Tensor forward(const torch::Tensor &x) {
@@ -205,7 +231,8 @@ Engine::Engine(const EngineOptions &options) : impl_(std::make_unique<Impl>()) {
   impl_->path = options.model_path.empty() ? default_model_path() : options.model_path;
   impl_->device = parse_device(options.device);
   impl_->dtype = parse_precision(options.precision, impl_->device);
-  if (options.threads > 0) torch::set_num_threads(options.threads);
+  // LibTorch's own default is one thread on small machines; use the cores this process may use.
+  torch::set_num_threads(bounded_threads(options.threads));
   impl_->loaded = load_net(impl_->path, impl_->device, impl_->dtype);
   impl_->net = impl_->loaded->net;
   impl_->format = impl_->loaded->format;
@@ -292,6 +319,7 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   if (impl_->cuda && (impl_->tile <= 0 || (in.width <= impl_->tile && in.height <= impl_->tile)))
     return impl_->cuda->process(in, out, impl_->stages);
 #endif
+  impl_->check_memory(in.width, in.height);
   impl_->ensure_buffers(in.width, in.height);
   frame_to_planar_rgb(in, impl_->host_in.data_ptr<float>());
   const torch::Tensor result = impl_->run();

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "zip_check.h"
 
@@ -285,25 +286,20 @@ void save_checkpoint(const std::string &path, const ModelFile &model) {
   add("weights", model.weights);
   for (auto &[group, tensors] : model.extra) add(group, tensors);
 
-  const std::string tmp = path + ".tmp";
+  AtomicFile file(path);
   try {
-    {
-      caffe2::serialize::PyTorchStreamWriter writer(tmp);
-      const std::string header = meta.dump(1);
-      writer.writeRecord(kMetaRecord, header.data(), header.size());
-      for (auto &[record, tensor] : records)
-        writer.writeRecord(record, tensor.data_ptr(), tensor.nbytes());
-      writer.writeEndOfFile();
-    }
-    std::filesystem::rename(tmp, path);
+    caffe2::serialize::PyTorchStreamWriter writer(
+        [&file](const void *data, size_t size) { return file.write(data, size); });
+    const std::string header = meta.dump(1);
+    writer.writeRecord(kMetaRecord, header.data(), header.size());
+    for (auto &[record, tensor] : records)
+      writer.writeRecord(record, tensor.data_ptr(), tensor.nbytes());
+    writer.writeEndOfFile();
   } catch (const c10::Error &e) {
-    std::remove(tmp.c_str());
     throw Error(path + ": cannot write checkpoint (" + first_line(e.what_without_backtrace()) +
                 ")");
-  } catch (const std::filesystem::filesystem_error &e) {
-    std::remove(tmp.c_str());
-    throw Error(path + ": cannot write checkpoint (" + e.what() + ")");
   }
+  file.commit();
 }
 
 }  // namespace sapnet

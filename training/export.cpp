@@ -3,8 +3,10 @@
 #include <torch/script.h>
 
 #include <map>
+#include <ostream>
 #include <sstream>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "model_file.h"
 #include "sapnet.h"
@@ -73,7 +75,10 @@ std::string script_source(const NetworkConfig &cfg, int stages) {
 
 void export_torchscript(const std::string &model_path, const std::string &out_path, int stages) {
   ModelFile m = load_model_file(model_path);
-  if (stages <= 0 || stages > m.network.stages) stages = m.network.stages;
+  if (stages > m.network.stages)
+    throw Error(model_path + ": --stages " + std::to_string(stages) + " but the model has " +
+                std::to_string(m.network.stages) + " stage(s)");
+  if (stages <= 0) stages = m.network.stages;
   try {
     SAPNet check(m.network);
     load_weights(*check, m.weights);  // names every missing or mismatched tensor
@@ -86,7 +91,13 @@ void export_torchscript(const std::string &model_path, const std::string &out_pa
   try {
     module.define(script_source(m.network, stages));
     module.eval();
-    module.save(out_path);
+    AtomicFile file(out_path);
+    {
+      AtomicFileBuf buf(file);
+      std::ostream out(&buf);
+      module.save(out);
+    }
+    file.commit();
   } catch (const c10::Error &e) {
     const std::string what = e.what_without_backtrace();
     throw Error(out_path + ": cannot export TorchScript (" + what.substr(0, what.find('\n')) + ")");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "error.h"
 
@@ -23,20 +24,109 @@ bool has_image_extension(const std::string &path) {
 
 #if SAPNET_HAVE_OPENCV
 
+namespace {
+
+// libjpeg decodes a truncated JPEG into an image with a grey remainder and only a warning; a
+// complete one ends with the end-of-image marker (FF D9), possibly followed by zero padding.
+void check_not_truncated(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char head[2] = {0, 0};
+  if (!f.read(reinterpret_cast<char *>(head), 2) || head[0] != 0xFF || head[1] != 0xD8) return;
+  f.seekg(0, std::ios::end);
+  const std::streamoff size = f.tellg();
+  const std::streamoff tail_size = std::min<std::streamoff>(size, 4096);
+  std::vector<unsigned char> tail(size_t(tail_size), 0);
+  f.seekg(size - tail_size);
+  f.read(reinterpret_cast<char *>(tail.data()), tail_size);
+  size_t end = tail.size();
+  while (end > 0 && tail[end - 1] == 0) --end;
+  if (end < 2 || tail[end - 2] != 0xFF || tail[end - 1] != 0xD9)
+    throw Error(path + ": truncated JPEG (no end-of-image marker)");
+}
+
+cv::Mat decode(const std::string &path, int flags) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": no such image file");
+  check_not_truncated(path);
+  cv::Mat m;
+  try {
+    m = cv::imread(path, flags);
+  } catch (const cv::Exception &e) {
+    throw Error(path + ": cannot decode image (" + e.msg + ")");
+  }
+  if (m.empty()) throw Error(path + ": cannot decode image (corrupt or unsupported format)");
+  return m;
+}
+
+}  // namespace
+
 bool image_io_available() {
   return true;
 }
 
-RgbImage read_image(const std::string &path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": no such image file");
-  cv::Mat bgr;
-  try {
-    bgr = cv::imread(path, cv::IMREAD_COLOR);
-  } catch (const cv::Exception &e) {
-    throw Error(path + ": cannot decode image (" + e.msg + ")");
+PlanarImage read_planar_image(const std::string &path) {
+  cv::Mat m = decode(path, cv::IMREAD_UNCHANGED);
+  if (m.depth() != CV_8U && m.depth() != CV_16U)
+    throw Error(path + ": unsupported sample type (8 or 16 bits per channel expected)");
+  PlanarImage img;
+  img.width = m.cols;
+  img.height = m.rows;
+  img.bits = m.depth() == CV_16U ? 16 : 8;
+  cv::Mat bgr, alpha;
+  if (m.channels() == 4) {
+    cv::extractChannel(m, alpha, 3);
+    cv::cvtColor(m, bgr, cv::COLOR_BGRA2BGR);
+  } else if (m.channels() == 1) {
+    cv::cvtColor(m, bgr, cv::COLOR_GRAY2BGR);
+  } else {
+    bgr = m;
   }
-  if (bgr.empty()) throw Error(path + ": cannot decode image (corrupt or unsupported format)");
+  const double scale = 1.0 / (img.bits == 16 ? 65535.0 : 255.0);
+  const size_t plane = size_t(img.width) * img.height;
+  img.rgb.resize(3 * plane);
+  std::vector<cv::Mat> channels;
+  cv::split(bgr, channels);
+  for (int c = 0; c < 3; ++c) {  // file order B, G, R -> planes R, G, B
+    cv::Mat dst(img.height, img.width, CV_32F, img.rgb.data() + (2 - c) * plane);
+    channels[c].convertTo(dst, CV_32F, scale);
+  }
+  if (!alpha.empty()) {
+    img.alpha.resize(plane);
+    alpha.convertTo(cv::Mat(img.height, img.width, CV_32F, img.alpha.data()), CV_32F, scale);
+  }
+  return img;
+}
+
+void write_planar_image(const std::string &path, const PlanarImage &image) {
+  const int depth = image.bits == 16 ? CV_16U : CV_8U;
+  const double scale = image.bits == 16 ? 65535.0 : 255.0;
+  const size_t plane = size_t(image.width) * image.height;
+  std::vector<cv::Mat> channels;
+  for (int c = 2; c >= 0; --c) {  // planes R, G, B -> file order B, G, R
+    cv::Mat src(image.height, image.width, CV_32F,
+                const_cast<float *>(image.rgb.data()) + c * plane),
+        dst;
+    src.convertTo(dst, depth, scale);  // saturates: clamps to the type's range and rounds
+    channels.push_back(dst);
+  }
+  if (!image.alpha.empty()) {
+    cv::Mat src(image.height, image.width, CV_32F, const_cast<float *>(image.alpha.data())), dst;
+    src.convertTo(dst, depth, scale);
+    channels.push_back(dst);
+  }
+  cv::Mat out;
+  cv::merge(channels, out);
+  bool ok = false;
+  try {
+    ok = cv::imwrite(path, out);
+  } catch (const cv::Exception &e) {
+    throw Error(path + ": cannot write image (" + e.msg + ")");
+  }
+  if (!ok) throw Error(path + ": cannot write image");
+}
+
+RgbImage read_image(const std::string &path) {
+  cv::Mat bgr = decode(path, cv::IMREAD_COLOR);
   RgbImage img(bgr.cols, bgr.rows);
   cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, img.pixels.data());
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -64,6 +154,14 @@ bool image_io_available() {
 
 RgbImage read_image(const std::string &path) {
   throw Error(path + ": this build has no image decoder (configure with OpenCV)");
+}
+
+PlanarImage read_planar_image(const std::string &path) {
+  throw Error(path + ": this build has no image decoder (configure with OpenCV)");
+}
+
+void write_planar_image(const std::string &path, const PlanarImage &) {
+  throw Error(path + ": this build has no image encoder (configure with OpenCV)");
 }
 
 void write_image(const std::string &path, const RgbImage &) {

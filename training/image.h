@@ -22,8 +22,21 @@ struct RgbImage {
   }
 };
 
-// Throws sapnet::Error naming the file when it is missing or cannot be decoded.
+// An image with what a file may hold beyond 8-bit RGB: planar float RGB in [0, 1] (3 planes), an
+// alpha plane when the file has one, and the file's bits per channel (8 or 16), so that it can be
+// written back as it came.
+struct PlanarImage {
+  int width = 0, height = 0;
+  int bits = 8;
+  std::vector<float> rgb;    // 3 x height x width
+  std::vector<float> alpha;  // height x width, or empty
+};
+
+// Throws sapnet::Error naming the file when it is missing, cannot be decoded or is truncated.
 RgbImage read_image(const std::string &path);
+PlanarImage read_planar_image(const std::string &path);
+// PNG keeps alpha and 16 bits; throws sapnet::Error naming the file.
+void write_planar_image(const std::string &path, const PlanarImage &image);
 // Writes PNG (or any format OpenCV knows by the extension); throws sapnet::Error naming the file.
 void write_image(const std::string &path, const RgbImage &image);
 // True when this build can decode image files.

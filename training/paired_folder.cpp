@@ -1,6 +1,7 @@
 #include "paired_folder.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -22,22 +23,37 @@ std::string pair_key(const fs::path &file) {
   for (auto it = std::sregex_iterator(stem.begin(), stem.end(), digits);
        it != std::sregex_iterator(); ++it)
     last = (*it)[1];
-  return last.empty() ? stem : std::to_string(std::stoll(last));
+  if (last.empty()) return stem;
+  // The number without leading zeros, as text: names may hold more digits than any integer type.
+  const size_t first = last.find_first_not_of('0');
+  return first == std::string::npos ? "0" : last.substr(first);
+}
+
+bool all_digits(const std::string &s) {
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 // Natural order: by the key's number when both are numbers, else by name.
 bool natural_less(const std::string &a, const std::string &b) {
   const std::string ka = pair_key(a), kb = pair_key(b);
-  const bool na = !ka.empty() && std::all_of(ka.begin(), ka.end(), ::isdigit);
-  const bool nb = !kb.empty() && std::all_of(kb.begin(), kb.end(), ::isdigit);
-  if (na && nb && ka != kb) return std::stoll(ka) < std::stoll(kb);
+  if (all_digits(ka) && all_digits(kb) && ka != kb)  // keys hold no leading zeros
+    return ka.size() != kb.size() ? ka.size() < kb.size() : ka < kb;
   return a < b;
 }
 
+// Entries that cannot be followed (a symlink loop, a dangling link) are not image files: skipped.
 std::vector<fs::path> images_in(const fs::path &dir) {
   std::vector<fs::path> out;
-  for (auto &e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && has_image_extension(e.path().string())) out.push_back(e.path());
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) throw Error(dir.string() + ": cannot read folder (" + ec.message() + ")");
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw Error(dir.string() + ": cannot read folder (" + ec.message() + ")");
+    std::error_code entry_ec;
+    if (it->is_regular_file(entry_ec) && has_image_extension(it->path().string()))
+      out.push_back(it->path());
+  }
   return out;
 }
 
@@ -60,7 +76,7 @@ std::vector<ImagePair> match(const std::vector<fs::path> &rainy, const std::vect
 
 fs::path first_existing(const fs::path &dir, std::initializer_list<const char *> names) {
   for (const char *n : names)
-    if (fs::is_directory(dir / n)) return dir / n;
+    if (std::error_code ec; fs::is_directory(dir / n, ec)) return dir / n;
   return {};
 }
 

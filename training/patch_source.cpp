@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 
+#include "atomic_file.h"
 #include "error.h"
 #include "rain.h"
 
@@ -323,26 +324,21 @@ void write_pack(const std::string &path, const PatchSource &source, bool clean_o
   h.patch = static_cast<uint32_t>(p);
   h.count = source.size();
   h.clean_only = clean_only;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) throw Error(path + ": cannot write pack file");
-    f.write(reinterpret_cast<const char *>(&h), sizeof h);
-    std::vector<float> rainy(n), clean(n);
-    std::vector<uint8_t> bytes(n);
-    for (size_t i = 0; i < source.size(); ++i) {
-      source.get(i, i, rainy.data(), clean.data());
-      if (!clean_only) {
-        std::transform(rainy.begin(), rainy.end(), bytes.begin(), to_u8);
-        f.write(reinterpret_cast<const char *>(bytes.data()), n);
-      }
-      std::transform(clean.begin(), clean.end(), bytes.begin(), to_u8);
-      f.write(reinterpret_cast<const char *>(bytes.data()), n);
-      if (progress) progress(i + 1, source.size());
+  AtomicFile f(path);
+  f.write(&h, sizeof h);
+  std::vector<float> rainy(n), clean(n);
+  std::vector<uint8_t> bytes(n);
+  for (size_t i = 0; i < source.size() && !f.failed(); ++i) {
+    source.get(i, i, rainy.data(), clean.data());
+    if (!clean_only) {
+      std::transform(rainy.begin(), rainy.end(), bytes.begin(), to_u8);
+      f.write(bytes.data(), n);
     }
-    if (!f.flush()) throw Error(path + ": write failed (disk full?)");
+    std::transform(clean.begin(), clean.end(), bytes.begin(), to_u8);
+    f.write(bytes.data(), n);
+    if (progress) progress(i + 1, source.size());
   }
-  std::filesystem::rename(tmp, path);
+  f.commit();
 }
 
 }  // namespace sapnet

@@ -4,7 +4,9 @@
 #include <torch/optim.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -13,7 +15,9 @@
 #include <random>
 #include <sstream>
 
+#include "atomic_file.h"
 #include "error.h"
+#include "host_resources.h"
 #include "image.h"
 #include "losses.h"
 #include "metrics.h"
@@ -33,6 +37,18 @@ std::atomic<bool> g_interrupted{false};
 void on_sigint(int) {
   g_interrupted = true;
 }
+
+// Ctrl-C asks training to save and stop; the previous handler returns however training ends.
+class SigintGuard {
+ public:
+  SigintGuard() : previous_(std::signal(SIGINT, on_sigint)) {}
+  ~SigintGuard() { std::signal(SIGINT, previous_); }
+  SigintGuard(const SigintGuard &) = delete;
+  SigintGuard &operator=(const SigintGuard &) = delete;
+
+ private:
+  void (*previous_)(int);
+};
 
 // SplitMix64: decorrelates (seed, epoch, index) into independent stream seeds.
 uint64_t mix(uint64_t x) {
@@ -112,6 +128,100 @@ void load_optimizer(torch::optim::Adam &opt, const torch::Tensor &bytes,
   opt.load(archive);
 }
 
+// The options a run was started with, as run.json keeps them (the network lives in checkpoints).
+nlohmann::json options_to_json(const TrainOptions &o) {
+  return {{"paired", o.paired},
+          {"clean", o.clean},
+          {"packed", o.packed},
+          {"val", o.val},
+          {"val_limit", o.val_limit},
+          {"patch", o.patch},
+          {"stride", o.stride},
+          {"video_step", o.video_step},
+          {"max_side", o.max_side},
+          {"skip_bad", o.skip_bad},
+          {"w_ssim", o.w_ssim},
+          {"w_seg", o.w_seg},
+          {"w_pcl", o.w_pcl},
+          {"w_lpips", o.w_lpips},
+          {"w_l1", o.w_l1},
+          {"vgg_weights", o.vgg_weights},
+          {"lpips_weights", o.lpips_weights},
+          {"seg_backbone", o.seg_backbone},
+          {"epochs", o.epochs},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"gamma", o.gamma},
+          {"milestones", o.milestones},
+          {"steps_per_epoch", o.steps_per_epoch},
+          {"seed", o.seed},
+          {"device", o.device}};
+}
+
+void options_from_json(const nlohmann::json &j, TrainOptions &o) {
+  auto take = [&](const char *key, auto &field) {
+    if (j.contains(key)) j.at(key).get_to(field);
+  };
+  take("paired", o.paired), take("clean", o.clean), take("packed", o.packed);
+  take("val", o.val), take("val_limit", o.val_limit), take("patch", o.patch);
+  take("stride", o.stride), take("video_step", o.video_step), take("max_side", o.max_side);
+  take("skip_bad", o.skip_bad), take("w_ssim", o.w_ssim), take("w_seg", o.w_seg);
+  take("w_pcl", o.w_pcl), take("w_lpips", o.w_lpips), take("w_l1", o.w_l1);
+  take("vgg_weights", o.vgg_weights), take("lpips_weights", o.lpips_weights);
+  take("seg_backbone", o.seg_backbone), take("epochs", o.epochs), take("batch", o.batch);
+  take("lr", o.lr), take("gamma", o.gamma), take("milestones", o.milestones);
+  take("steps_per_epoch", o.steps_per_epoch), take("seed", o.seed), take("device", o.device);
+}
+
+bool was_given(const TrainOptions &o, const std::string &flag) {
+  return std::find(o.given.begin(), o.given.end(), flag) != o.given.end();
+}
+
+// A resumed run continues with the options it was started with (run.json); flags given now
+// replace them, except the architecture, which the checkpoint fixes.
+void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConfig &network) {
+  for (const char *flag : {"stages", "channels", "dilations", "prenet", "ablation"})
+    if (was_given(o, flag)) {
+      const NetworkConfig asked = o.network;
+      if (!(asked == network) || std::string(flag) == "prenet" || std::string(flag) == "ablation")
+        throw Error(dir.string() + ": the run being resumed is " + network.describe() + "; --" +
+                    flag + " cannot change it (start a new run with --init " +
+                    (dir / "last.sapnet").string() + ")");
+    }
+  o.network = network;
+  const fs::path file = dir / "run.json";
+  std::ifstream in(file);
+  if (!in) {
+    if (o.paired.empty() && o.clean.empty() && o.packed.empty())
+      throw Error(file.string() +
+                  ": missing, so the run's data is unknown: give the data flags again");
+    return;  // a run from before run.json: the flags as given
+  }
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(file.string() + ": unreadable (" + e.what() + ")");
+  }
+  nlohmann::json now = options_to_json(o);
+  for (auto &[key, value] : now.items()) {
+    std::string flag = key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (!was_given(o, flag) && saved.contains(key)) value = saved[key];
+  }
+  // Data sources belong together: naming any of them replaces all three.
+  if (was_given(o, "paired") || was_given(o, "clean") || was_given(o, "packed"))
+    for (const char *key : {"paired", "clean", "packed"}) now[key] = options_to_json(o)[key];
+  options_from_json(now, o);
+}
+
+void write_run_options(const TrainOptions &o, const fs::path &dir) {
+  AtomicFile file((dir / "run.json").string());
+  const std::string text = options_to_json(o).dump(2) + "\n";
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
 class Trainer {
  public:
   explicit Trainer(const TrainOptions &o) : o_(o) {}
@@ -134,7 +244,7 @@ class Trainer {
   TrainOptions o_;
   torch::Device device_{torch::kCPU};
   Concat data_;
-  std::vector<ImagePair> val_;
+  std::vector<std::pair<RgbImage, RgbImage>> val_;  // (rainy, clean), decoded once
   SAPNet net_{nullptr};
   std::unique_ptr<torch::optim::Adam> opt_;
   loss::Vgg16Features vgg_{nullptr};
@@ -168,8 +278,22 @@ void Trainer::setup_data() {
   for (auto &p : o_.packed) data_.add(make_packed_source(p));
   if (data_.size() == 0) throw Error("no training data: give --paired, --clean or --packed");
   if (!o_.val.empty()) {
-    val_ = find_pairs(o_.val);
-    if (o_.val_limit && val_.size() > o_.val_limit) val_.resize(o_.val_limit);
+    // Decoded once, here: a bad validation image stops the run before any training (or, with
+    // --skip-bad, is left out), never at the end of an epoch whose work would be lost.
+    auto pairs = find_pairs(o_.val);
+    if (o_.val_limit && pairs.size() > o_.val_limit) pairs.resize(o_.val_limit);
+    for (auto &pair : pairs) {
+      try {
+        RgbImage rainy = read_image(pair.rainy), clean = read_image(pair.clean);
+        if (rainy.width != clean.width || rainy.height != clean.height)
+          throw Error(pair.rainy + " and " + pair.clean + " differ in size");
+        val_.push_back({std::move(rainy), std::move(clean)});
+      } catch (const Error &e) {
+        if (!o_.skip_bad) throw Error(std::string("validation set: ") + e.what());
+        std::fprintf(stderr, "sapnet: warning: validation pair skipped: %s\n", e.what());
+      }
+    }
+    if (val_.empty()) throw Error(o_.val + ": no usable validation pairs");
   }
 }
 
@@ -264,9 +388,8 @@ std::pair<double, double> Trainer::validate() {
   torch::NoGradGuard no_grad;
   net_->eval();
   double sp = 0, ss = 0;
-  for (auto &pair : val_) {
-    RgbImage rainy = read_image(pair.rainy);
-    const RgbImage clean = read_image(pair.clean);
+  for (auto &[rainy_image, clean] : val_) {
+    RgbImage rainy = rainy_image;
     auto x = torch::from_blob(rainy.pixels.data(), {rainy.height, rainy.width, 3}, torch::kUInt8)
                  .permute({2, 0, 1})
                  .unsqueeze(0)
@@ -367,7 +490,9 @@ int Trainer::benchmark() {
 }
 
 int Trainer::run() {
-  if (o_.threads > 0) torch::set_num_threads(o_.threads);
+  std::string note;
+  torch::set_num_threads(bounded_threads(o_.threads, &note));
+  if (!note.empty()) std::fprintf(stderr, "sapnet: --threads: %s\n", note.c_str());
   if (o_.device != "cpu") {
     if (!SAPNET_WITH_CUDA || !torch::cuda::is_available())
       throw Error("device '" + o_.device + "' is not available in this build or on this machine");
@@ -378,7 +503,7 @@ int Trainer::run() {
   if (o_.resume) {
     if (!fs::exists(last)) throw Error(last.string() + ": nothing to resume (no checkpoint)");
     ModelFile m = load_model_file(last.string());
-    o_.network = m.network;  // the run's architecture wins over flags
+    restore_run_options(o_, dir, m.network);
     o_.init.clear();
     setup_data();
     setup_losses();
@@ -420,8 +545,9 @@ int Trainer::run() {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
+  if (!o_.resume) write_run_options(o_, dir);
   g_interrupted = false;
-  auto previous = std::signal(SIGINT, on_sigint);
+  const SigintGuard sigint;
   const size_t steps =
       o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / o_.batch);
   const auto wall_start = std::chrono::steady_clock::now();
@@ -442,10 +568,20 @@ int Trainer::run() {
       opt_->zero_grad();
       torch::Tensor out;
       auto loss = step_loss(rainy, clean, terms, &out);
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {  // before the update: the weights are still the last good
+        const bool saved = fs::exists(last);
+        throw Error("training diverged at epoch " + std::to_string(epoch_ + 1) + ", step " +
+                    std::to_string(step_in_epoch_ + 1) + " (the loss is " +
+                    std::to_string(loss_value) + "); lower --lr (now " + std::to_string(lr) +
+                    "). " +
+                    (saved ? "The last good checkpoint is " + last.string() + " (--resume)"
+                           : std::string("No checkpoint was written yet")));
+      }
       loss.backward();
       opt_->step();
       ++total_steps_;
-      loss_sum_ += loss.item<double>();
+      loss_sum_ += loss_value;
       // Batch PSNR (before this step's update), for the progress line.
       const double mse = (out.clamp(0, 1) - clean).pow(2).mean().item<double>();
       psnr_sum_ += 10 * std::log10(1.0 / std::max(mse, 1e-10));
@@ -463,7 +599,6 @@ int Trainer::run() {
         save(last.string(), true);
         std::fprintf(stderr, "\nsapnet: %s; saved %s (resume with --resume)\n",
                      g_interrupted ? "interrupted" : "time limit reached", last.c_str());
-        std::signal(SIGINT, previous);
         return g_interrupted ? 130 : 0;
       }
     }
@@ -493,7 +628,6 @@ int Trainer::run() {
     --epoch_;  // undone here, redone by the loop's increment
   }
   save((dir / "model.sapnet").string(), false);
-  std::signal(SIGINT, previous);
   std::fprintf(stderr, "sapnet: done: %s (%lld steps, %s)\n", (dir / "model.sapnet").c_str(),
                static_cast<long long>(total_steps_), format_duration(seconds_).c_str());
   return status;

@@ -43,6 +43,9 @@ struct TrainOptions {
 
   std::string out_dir = "train-out";
   bool resume = false;
+  // Flags given on the command line ("stages", "lr", ...). A resumed run takes every other option
+  // from its folder's run.json, so that `--resume -o DIR` alone continues it.
+  std::vector<std::string> given;
   double max_minutes = 0;  // stop (saving a resumable checkpoint) after this long; 0 = no limit
   bool benchmark = false;
   int benchmark_steps = 5;

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "error.h"
+#include "host_resources.h"
 #include "model_options.h"
 
 #ifndef SAPNET_PLUGIN_BUILD_DIR
@@ -124,7 +125,7 @@ Row bench_element(const EngineOptions &opts, const Size &size, const std::string
 }
 
 void run_bench(const BenchArgs &args) {
-  EngineOptions base = args.model.engine;
+  EngineOptions base = args.model.engine_options();
   const bool cuda = base.device == "auto" ? cuda_available() : base.device != "cpu";
   if (base.device == "auto") base.device = cuda ? "cuda" : "cpu";
   std::vector<std::string> size_names = args.sizes;
@@ -133,6 +134,14 @@ void run_bench(const BenchArgs &args) {
                       : std::vector<std::string>{"320x240"};
   std::vector<Size> sizes;
   for (auto &s : size_names) sizes.push_back(parse_size(s));
+  // The benchmark's own input and output frames must fit before the Engine can say more.
+  for (auto &s : sizes)
+    if (const size_t avail = available_memory_bytes();
+        avail && 2.0 * s.width * s.height * 3 > double(avail))
+      throw Error("size " + s.str() +
+                  ": its input and output frames alone need more memory than "
+                  "the " +
+                  std::to_string(avail >> 20) + " MiB available");
   std::vector<std::string> precisions = args.precisions;
   if (precisions.empty())
     precisions = cuda ? std::vector<std::string>{"fp32", "fp16"} : std::vector<std::string>{"fp32"};
@@ -203,9 +212,9 @@ void add_bench(CLI::App &app) {
   cmd->add_option("--precisions", args->precisions,
                   "Precisions to time (default: fp32 fp16 on CUDA, fp32 on the CPU)");
   cmd->add_option("--frames", args->frames, "Frames timed per row (default: 100 CUDA, 5 CPU)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   cmd->add_option("--warmup", args->warmup, "Untimed frames first (default: 10 CUDA, 1 CPU)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1000000));
   auto *eo = cmd->add_flag("--engine-only", args->engine_only, "Skip the GStreamer element rows");
   cmd->add_flag("--element-only", args->element_only, "Skip the Engine rows")->excludes(eo);
   cmd->add_flag("--json", args->json, "Print JSON instead of the table");

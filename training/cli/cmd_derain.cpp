@@ -1,6 +1,7 @@
 // sapnet derain: images or folders of images in, derained PNGs of the same names out.
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "commands.h"
 #include "error.h"
@@ -21,6 +22,27 @@ struct DerainArgs {
   bool keep_going = false;
 };
 
+// Where each input's result goes: OUTDIR/STEM.png. Two inputs with one stem, or a result that
+// would replace an input, stop the command before anything is written.
+std::vector<std::string> output_paths(const std::vector<std::string> &files,
+                                      const std::string &outdir) {
+  std::vector<std::string> outs;
+  std::map<std::string, std::string> taken;  // output -> input
+  for (auto &f : files) {
+    const std::string out = (fs::path(outdir) / fs::path(f).stem()).string() + ".png";
+    auto [it, fresh] = taken.emplace(out, f);
+    if (!fresh)
+      throw Error(it->second + " and " + f + " would both be written to " + out +
+                  ": derain them into different folders");
+    std::error_code ec;
+    for (auto &in : files)
+      if (fs::equivalent(out, in, ec))
+        throw Error(out + " would overwrite the input " + in + ": choose another output folder");
+    outs.push_back(out);
+  }
+  return outs;
+}
+
 void run_derain(const DerainArgs &args) {
   std::vector<std::string> files;
   for (auto &in : args.inputs) {
@@ -28,6 +50,7 @@ void run_derain(const DerainArgs &args) {
     if (found.empty()) throw Error(in + ": no images in this folder");
     files.insert(files.end(), found.begin(), found.end());
   }
+  const std::vector<std::string> outs = output_paths(files, args.outdir);
   std::error_code ec;
   fs::create_directories(args.outdir, ec);
   if (ec) throw Error(args.outdir + ": cannot create output folder (" + ec.message() + ")");
@@ -36,9 +59,10 @@ void run_derain(const DerainArgs &args) {
   size_t failed = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     try {
-      RgbImage img = read_image(files[i]);
-      engine->process(img.view(), img.view());
-      write_image((fs::path(args.outdir) / fs::path(files[i]).stem()).string() + ".png", img);
+      // Planar floats keep 16-bit precision; alpha is carried over untouched.
+      PlanarImage img = read_planar_image(files[i]);
+      engine->process_planar(img.rgb.data(), img.rgb.data(), img.width, img.height);
+      write_planar_image(outs[i], img);
     } catch (const Error &e) {
       if (!args.keep_going) throw;
       std::fprintf(stderr, "\nsapnet: warning: skipped %s\n", e.what());

@@ -108,7 +108,9 @@ void add_train(CLI::App &app) {
   cmd->add_option("-o,--output", o->out_dir, "Folder for checkpoints, logs and the plot")
       ->capture_default_str()
       ->group("Run");
-  cmd->add_flag("--resume", o->resume, "Continue from OUTPUT/last.sapnet exactly where it stopped")
+  cmd->add_flag("--resume", o->resume,
+                "Continue from OUTPUT/last.sapnet exactly where it stopped, with the run's own "
+                "options (OUTPUT/run.json); flags given now replace them")
       ->group("Run");
   cmd->add_option("--max-minutes", o->max_minutes,
                   "Stop after this long, saving a resumable checkpoint")
@@ -116,7 +118,9 @@ void add_train(CLI::App &app) {
   cmd->add_option("--device", o->device, "cpu, cuda or cuda:N")
       ->capture_default_str()
       ->group("Run");
-  cmd->add_option("--threads", o->threads, "CPU threads (0 = LibTorch's default)")->group("Run");
+  cmd->add_option("--threads", o->threads, "CPU threads (0 = every usable core)")
+      ->check(CLI::Range(0, 100000))
+      ->group("Run");
   cmd->add_flag("--benchmark", o->benchmark,
                 "Time a few training steps; print steps/s and patches/s")
       ->group("Run");
@@ -125,6 +129,9 @@ void add_train(CLI::App &app) {
       ->group("Run");
   cmd->callback([o, ablation, prenet, cmd] {
     TrainOptions opts = *o;
+    for (const CLI::Option *opt : cmd->get_options())
+      if (opt->count() > 0 && !opt->get_lnames().empty())
+        opts.given.push_back(opt->get_lnames()[0]);
     if (*prenet)
       opts.network.dilations.assign(opts.network.dilations.size(), 1), opts.network.cra = false;
     if (!ablation->empty()) apply_ablation(*ablation, opts);

@@ -1,8 +1,35 @@
 // sapnet: derain, evaluate, inspect and import SAPNet models from the command line.
 #include <cstdio>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
 
 #include "commands.h"
 #include "error.h"
+
+namespace {
+
+// CLI11 says "A subcommand is required" for a misspelt one; name it and list the real ones.
+bool unknown_subcommand(const CLI::App &app, int argc, char **argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  std::string known;
+  for (const CLI::App *sub : app.get_subcommands([](const CLI::App *) { return true; })) {
+    if (sub->get_name() == argv[1]) return false;
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+  }
+  std::fprintf(stderr, "sapnet: error: unknown command '%s' (commands: %s; see sapnet --help)\n",
+               argv[1], known.c_str());
+  return true;
+}
+
+// The first line of an exception's text (LibTorch's carry a backtrace after it).
+std::string first_line(const char *what) {
+  const char *end = std::strchr(what, '\n');
+  return end ? std::string(what, end) : std::string(what);
+}
+
+}  // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{
@@ -20,12 +47,25 @@ int main(int argc, char **argv) {
   sapnet::cli::add_pack(app);
   sapnet::cli::add_export(app);
   sapnet::cli::add_bench(app);
+  if (unknown_subcommand(app, argc, argv)) return 2;
+  // Every failure ends as one line and a nonzero status, never an abort.
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {  // also CLI::RuntimeError: a subcommand's exit status
     return app.exit(e);
   } catch (const sapnet::Error &e) {
     std::fprintf(stderr, "sapnet: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc &) {
+    std::fprintf(stderr,
+                 "sapnet: error: out of memory (for large images try --tile-size, e.g. 512)\n");
+    return 1;
+  } catch (const std::exception &e) {
+    std::string what = first_line(e.what());
+    if (what.find("out of memory") != std::string::npos ||
+        what.find("DefaultCPUAllocator") != std::string::npos)
+      what += " (for large images try --tile-size, e.g. 512)";
+    std::fprintf(stderr, "sapnet: error: %s\n", what.c_str());
     return 1;
   }
   return 0;

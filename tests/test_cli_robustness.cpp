@@ -1,0 +1,279 @@
+// The `sapnet` command under hostile input: full disks, odd names, absurd flags, broken images,
+// divergent training. Each case failed (abort, silent loss or wrong result) before its fix.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "image.h"
+#include "run_sapnet.h"
+#include "shared_data.h"
+
+namespace fs = std::filesystem;
+
+namespace sapnet {
+namespace {
+
+using testing::run_sapnet;
+using testing::TempDir;
+
+// A small textured RGB image.
+RgbImage texture(int w, int h, int k = 0) {
+  RgbImage img(w, h);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * (k + 3)) % 251);
+  return img;
+}
+
+std::string bundled_model() {
+  const char *src = std::getenv("SAPNET_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/model/sapnet-default.sapnet";
+}
+
+std::string quoted(const std::string &s) {
+  return "'" + s + "'";
+}
+
+// A shell prefix that limits the files a command may write to `kib` KiB, as a full disk would:
+// writes past it fail with EFBIG instead of killing the process.
+std::string file_size_limit(int kib) {
+  return "trap '' XFSZ; ulimit -f " + std::to_string(kib * 2) + ";";
+}
+
+bool killed_by_signal(const testing::Result &r) {
+  return r.status > 128 || r.out.find("terminate called") != std::string::npos ||
+         r.out.find("Aborted") != std::string::npos;
+}
+
+std::vector<std::string> leftovers(const std::string &dir) {
+  std::vector<std::string> tmp;
+  for (auto &e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".tmp") tmp.push_back(e.path().string());
+  return tmp;
+}
+
+// Tiny training flags: one stage of 16 channels on 16-pixel patches.
+std::string tiny_train(const std::string &clean_dir, const std::string &out) {
+  return "train --clean " + quoted(clean_dir) +
+         " --patch 16 --batch 2 --stages 1 --channels 16 --dilations 1 --w-seg 0 "
+         "--steps-per-epoch 1 --threads 1 -o " +
+         quoted(out);
+}
+
+class CliRobustness : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+    fs::create_directories(tmp_ / "clean");
+    for (int k = 0; k < 2; ++k)
+      write_image(tmp_ / ("clean/" + std::to_string(k) + ".png"), texture(40, 40, k));
+  }
+  TempDir tmp_;
+};
+
+TEST_F(CliRobustness, AFullDiskFailsEachWriterCleanlyAndLeavesNothing_n) {
+  const std::string out = tmp_.path();
+  // export: TorchScript (no 0-byte file), import: a checkpoint, train: its checkpoints.
+  auto r =
+      run_sapnet("export --stages 1 -o " + quoted(out + "/m.pt") + " " + quoted(bundled_model()),
+                 file_size_limit(64));
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_FALSE(killed_by_signal(r)) << r.out;
+  EXPECT_NE(r.out.find("cannot write"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out + "/m.pt"));
+
+  r = run_sapnet("import " + quoted(bundled_model()) + " -o " + quoted(out + "/i.sapnet"),
+                 file_size_limit(64));
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_FALSE(killed_by_signal(r)) << r.out;
+  EXPECT_NE(r.out.find("cannot write"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out + "/i.sapnet"));
+
+  r = run_sapnet(tiny_train(out + "/clean", out + "/run") + " --epochs 2", file_size_limit(8));
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_FALSE(killed_by_signal(r)) << r.out;
+  EXPECT_NE(r.out.find("cannot write"), std::string::npos) << r.out;
+  EXPECT_TRUE(leftovers(out).empty());
+  if (fs::exists(out + "/run")) EXPECT_TRUE(leftovers(out + "/run").empty());
+}
+
+TEST_F(CliRobustness, PackIntoAnExistingFolderSaysSo_n) {
+  fs::create_directories(tmp_ / "folder");
+  auto r = run_sapnet("pack --clean " + quoted(tmp_ / "clean") + " --patch 16 -o " +
+                      quoted(tmp_ / "folder"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("is a folder"), std::string::npos) << r.out;
+  EXPECT_TRUE(leftovers(tmp_.path()).empty());
+}
+
+TEST_F(CliRobustness, NamesWithManyDigitsAndSymlinkLoopsAreHandled) {
+  const std::string in = tmp_ / "in";
+  fs::create_directories(in);
+  write_image(in + "/frame123456789012345678901234.png", texture(24, 16));
+  write_image(in + "/frame2.png", texture(24, 16, 1));
+  fs::create_symlink("loop", in + "/loop");  // a link to itself: following it loops
+  for (const char *keep : {"", " --keep-going"}) {
+    auto r = run_sapnet("derain " + quoted(in) + " --stages 1 -o " + quoted(tmp_ / "out") + keep);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("wrote 2 image(s)"), std::string::npos) << r.out;
+  }
+  EXPECT_TRUE(fs::exists(tmp_ / "out/frame123456789012345678901234.png"));
+
+  // The same names as pairs for eval.
+  const std::string set = tmp_ / "set";
+  fs::create_directories(set + "/input");
+  fs::create_directories(set + "/target");
+  for (const char *n : {"123456789012345678901234", "0123456789012345678901233"}) {
+    write_image(set + "/input/" + n + ".png", texture(24, 16));
+    write_image(set + "/target/" + n + ".png", texture(24, 16, 1));
+  }
+  fs::create_symlink("loop", set + "/input/loop");
+  auto r = run_sapnet("eval " + quoted(set) + " --identity --json");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::last_json_line(r.out)["count"], 2) << r.out;
+}
+
+TEST_F(CliRobustness, AbsurdFlagsGetShortClearMessages_n) {
+  auto r = run_sapnet("bench --frames -3");
+  EXPECT_NE(r.status, 0);
+  EXPECT_LT(r.out.size(), 400u) << r.out;  // no 309-digit bound
+  EXPECT_NE(r.out.find("--frames"), std::string::npos) << r.out;
+
+  r = run_sapnet("frobnicate");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown command 'frobnicate'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("derain"), std::string::npos) << r.out;
+
+  // Far more threads than cores: bounded, said, and the work still done.
+  write_image(tmp_ / "a.png", texture(24, 16));
+  r = run_sapnet("derain " + quoted(tmp_ / "a.png") + " --stages 1 --threads 100000 -o " +
+                 quoted(tmp_ / "t"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("100000 threads asked for"), std::string::npos) << r.out;
+
+  r = run_sapnet("export --stages 9 -o " + quoted(tmp_ / "x.pt") + " " + quoted(bundled_model()));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--stages 9 but the model has"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "x.pt"));
+}
+
+TEST_F(CliRobustness, FramesTooLargeForMemoryAdviseTiles_n) {
+  auto r = run_sapnet("bench --device cpu --engine-only --sizes 100000x100000 --frames 1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_FALSE(killed_by_signal(r)) << r.out;
+  EXPECT_NE(r.out.find("memory"), std::string::npos) << r.out;
+
+  r = run_sapnet("bench --device cpu --engine-only --sizes 8000x8000 --frames 1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--tile-size"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRobustness, DerainNeverLosesOrOverwritesImages_n) {
+  const std::string in = tmp_ / "in";
+  fs::create_directories(in);
+  write_image(in + "/a.png", texture(24, 16));
+  write_image(in + "/a.jpg", texture(24, 16, 1));
+  // Two inputs, one output name: refused before anything is written.
+  auto r = run_sapnet("derain " + quoted(in + "/a.png") + " " + quoted(in + "/a.jpg") +
+                      " --stages 1 -o " + quoted(tmp_ / "out"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("would both be written"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "out/a.png"));
+
+  // Into its own folder: the inputs would be replaced.
+  fs::remove(in + "/a.jpg");
+  const auto before = fs::last_write_time(in + "/a.png");
+  r = run_sapnet("derain " + quoted(in) + " --stages 1 -o " + quoted(in));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("would overwrite the input"), std::string::npos) << r.out;
+  EXPECT_EQ(fs::last_write_time(in + "/a.png"), before);
+
+  // A truncated JPEG is an error naming it, not an image with a grey remainder.
+  cv::Mat big(64, 64, CV_8UC3);
+  cv::randu(big, 0, 255);
+  cv::imwrite(in + "/b.jpg", big);
+  fs::resize_file(in + "/b.jpg", fs::file_size(in + "/b.jpg") / 2);
+  r = run_sapnet("derain " + quoted(in + "/b.jpg") + " --stages 1 -o " + quoted(tmp_ / "o2"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("b.jpg: truncated JPEG"), std::string::npos) << r.out;
+  r = run_sapnet("derain " + quoted(in) + " --keep-going --stages 1 -o " + quoted(tmp_ / "o3"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("wrote 1 image(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 skipped"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRobustness, DerainKeepsAlphaAndSixteenBits) {
+  // RGBA with an alpha ramp, and 16-bit RGB with values between 8-bit levels.
+  cv::Mat rgba(16, 24, CV_8UC4), deep(16, 24, CV_16UC3);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 24; ++x) {
+      rgba.at<cv::Vec4b>(y, x) = {uint8_t(x * 10), uint8_t(y * 15), 128, uint8_t(x * 10 + y)};
+      deep.at<cv::Vec3w>(y, x) = {uint16_t(x * 2000 + 7), uint16_t(y * 3000 + 3), 30001};
+    }
+  const std::string in = tmp_ / "in";
+  fs::create_directories(in);
+  cv::imwrite(in + "/rgba.png", rgba);
+  cv::imwrite(in + "/deep.png", deep);
+  auto r = run_sapnet("derain " + quoted(in) + " --stages 1 -o " + quoted(tmp_ / "out"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const cv::Mat a = cv::imread(tmp_ / "out/rgba.png", cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(a.channels(), 4);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 24; ++x) ASSERT_EQ(a.at<cv::Vec4b>(y, x)[3], rgba.at<cv::Vec4b>(y, x)[3]);
+  const cv::Mat d = cv::imread(tmp_ / "out/deep.png", cv::IMREAD_UNCHANGED);
+  ASSERT_EQ(d.depth(), CV_16U);
+  // A 16-bit result uses levels an 8-bit one cannot hold (multiples of 257).
+  int off_grid = 0;
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 24; ++x)
+      for (int c = 0; c < 3; ++c) off_grid += d.at<cv::Vec3w>(y, x)[c] % 257 != 0;
+  EXPECT_GT(off_grid, 16 * 24);
+}
+
+TEST_F(CliRobustness, DivergentTrainingStopsWithAnErrorAndSavesNoModel_n) {
+  auto r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 20 --lr 1e6");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("training diverged"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "run/model.sapnet"));
+}
+
+TEST_F(CliRobustness, ResumeKeepsTheRunsOptionsAndRefusesAnotherArchitecture_n) {
+  auto r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // No data flags: the run's own come from run.json; a new epoch count extends it.
+  r = run_sapnet("train --resume --epochs 2 -o " + quoted(tmp_ / "run"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "run/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::last_json_line(r.out)["metadata"]["training"]["steps"], 2) << r.out;
+
+  r = run_sapnet("train --resume --stages 2 --epochs 3 -o " + quoted(tmp_ / "run"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--stages cannot change it"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRobustness, ABadValidationImageStopsBeforeTrainingOrIsSkipped_n) {
+  const std::string val = tmp_ / "val";
+  fs::create_directories(val + "/input");
+  fs::create_directories(val + "/target");
+  for (int k = 0; k < 2; ++k) {
+    write_image(val + "/input/" + std::to_string(k) + ".png", texture(24, 16, k));
+    write_image(val + "/target/" + std::to_string(k) + ".png", texture(24, 16, k + 1));
+  }
+  std::ofstream(val + "/input/1.png") << "not a png";
+  auto r =
+      run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1 --val " + quoted(val));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("validation set"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1.png"), std::string::npos) << r.out;
+
+  r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1 --skip-bad --val " +
+                 quoted(val));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("validation pair skipped"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(tmp_ / "run/model.sapnet"));
+}
+
+}  // namespace
+}  // namespace sapnet
