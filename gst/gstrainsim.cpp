@@ -91,11 +91,22 @@ static GstFlowReturn gst_rain_sim_transform_frame_ip(GstVideoFilter *filter, Gst
     params = s->params;
     seed = s->seed * 1000003ull + s->frame++;
   }
-  const auto view = sapnet::gst::view_of(frame);
-  s->planar.resize(size_t(3) * view.width * view.height);  // grows once per resolution
-  sapnet::frame_to_planar_rgb(view, s->planar.data());
-  sapnet::add_rain(s->planar.data(), view.width, view.height, params, seed);
-  sapnet::planar_rgb_to_frame(s->planar.data(), view, sapnet::Rounding::kNearest);
+  // The synthesizer throws for parameters out of range (a NaN passes GLib's range check) and the
+  // buffer may fail to grow: either is an element error, never an exception through GStreamer.
+  try {
+    const auto view = sapnet::gst::view_of(frame);
+    s->planar.resize(size_t(3) * view.width * view.height);  // grows once per resolution
+    sapnet::frame_to_planar_rgb(view, s->planar.data());
+    sapnet::add_rain(s->planar.data(), view.width, view.height, params, seed);
+    sapnet::planar_rgb_to_frame(s->planar.data(), view, sapnet::Rounding::kNearest);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(filter, STREAM, FAILED, ("Could not add rain: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  } catch (...) {
+    GST_ELEMENT_ERROR(filter, STREAM, FAILED, ("Could not add rain: unknown exception."),
+                      (nullptr));
+    return GST_FLOW_ERROR;
+  }
   return GST_FLOW_OK;
 }
 

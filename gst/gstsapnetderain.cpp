@@ -13,6 +13,7 @@
  */
 #include "gstsapnetderain.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -43,7 +44,7 @@ enum {
 #define DEFAULT_PRECISION SAPNET_PRECISION_AUTO
 #define DEFAULT_STAGES 0
 #define DEFAULT_TILE_SIZE 0
-#define DEFAULT_TILE_OVERLAP 32
+#define DEFAULT_TILE_OVERLAP -1  // auto: min(32, tile-size / 4)
 #define DEFAULT_ENABLED TRUE
 
 typedef enum {
@@ -70,31 +71,62 @@ const char *precision_name(int p) {
   return p == SAPNET_PRECISION_FP32 ? "fp32" : p == SAPNET_PRECISION_FP16 ? "fp16" : "auto";
 }
 
-// C++ state of the element, kept out of the GObject instance struct.
-struct DerainState {
-  std::mutex lock;             // guards the settings and statistics below
+// The settings the properties hold.
+struct Settings {
   std::string model_location;  // empty: the bundled model
   std::string device = DEFAULT_DEVICE;
   int precision = DEFAULT_PRECISION;
   int stages = DEFAULT_STAGES;
   int tile_size = DEFAULT_TILE_SIZE, tile_overlap = DEFAULT_TILE_OVERLAP;
+
+  bool same_model(const Settings &o) const {
+    return model_location == o.model_location && device == o.device && precision == o.precision;
+  }
+  bool same_options(const Settings &o) const {
+    return stages == o.stages && tile_size == o.tile_size && tile_overlap == o.tile_overlap;
+  }
+  // tile-overlap -1 (auto): a quarter of the tile, at most 32 pixels, always valid.
+  int overlap() const {
+    if (tile_overlap >= 0) return tile_overlap;
+    return tile_size > 0 ? std::min(32, tile_size / 4) : 32;
+  }
+  // Why this tile-size/tile-overlap pair cannot be used ("" when it can).
+  std::string tiling_problem() const {
+    if (tile_size != 0 && tile_size < 16)
+      return "tile-size " + std::to_string(tile_size) +
+             " is too small: use 0 (whole frames) or at least 16";
+    if (tile_size > 0 && overlap() * 2 >= tile_size)
+      return "tile-overlap " + std::to_string(tile_overlap) + " is too large for tile-size " +
+             std::to_string(tile_size) + ": use 0.." + std::to_string(tile_size / 2 - 1) +
+             ", or -1 (auto, " + std::to_string(std::min(32, tile_size / 4)) + ")";
+    return "";
+  }
+};
+
+// C++ state of the element, kept out of the GObject instance struct.
+struct DerainState {
+  std::mutex lock;  // guards the settings and statistics below
+  // What set_property wrote (and get_property reads).
+  Settings pending;
+  // What the streaming thread uses: `pending` as a whole, copied once every property of a
+  // g_object_set() call (or of a g_object_freeze_notify() ... thaw block) is set, so that
+  // properties changed together take effect together.
+  Settings live;
   bool model_changed = false;    // model, device or precision changed: rebuild the Engine
   bool options_changed = false;  // stages or tiling changed: apply to the Engine
   guint64 frames = 0;
   double total_ms = 0, last_ms = 0;
 
-  // Only the streaming thread (and start/stop, serialised with it) touches the Engine.
+  // Only the streaming thread (and start/stop, serialised with it) touches these.
   std::unique_ptr<sapnet::Engine> engine;
+  int tile = 0, overlap = 0;  // the tiling the Engine runs with (valid)
+  std::string warned_tiling;  // the invalid tiling last warned about
 
-  sapnet::EngineOptions options() {
-    sapnet::EngineOptions o;
-    o.model_path = model_location;
-    o.device = device;
-    o.precision = precision_name(precision);
-    o.stages = stages;
-    o.tile_size = tile_size;
-    o.tile_overlap = tile_overlap;
-    return o;
+  // Makes `pending` live; call with `lock` held.
+  void commit() {
+    if (!pending.same_model(live)) model_changed = true;
+    if (!pending.same_options(live)) options_changed = true;
+    live = pending;
   }
 };
 
@@ -113,37 +145,124 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 
-// Builds the Engine from the current settings; posts an element error and returns FALSE on failure.
-static gboolean build_engine(GstSapnetDerain *self) {
-  sapnet::EngineOptions options;
-  {
-    std::lock_guard<std::mutex> g(self->state->lock);
-    options = self->state->options();
-    self->state->model_changed = self->state->options_changed = false;
+// The reason of an Engine error, without the file name it starts with when that is `path`.
+static std::string reason_of(const std::exception &e, const std::string &path) {
+  std::string r = e.what();
+  if (!path.empty() && r.rfind(path + ": ", 0) == 0) r.erase(0, path.size() + 2);
+  return r;
+}
+
+// The stages a model has, against the stages asked for: posts an element error naming both and
+// returns FALSE when the model has fewer.
+static gboolean check_stages(GstSapnetDerain *self, const Settings &s, const sapnet::Engine &e) {
+  const int most = e.network().stages;
+  if (s.stages <= most) return TRUE;
+  GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                    ("stages=%d, but the model \"%s\" has only %d stages (stages must be 0 for "
+                     "all, or 1..%d).",
+                     s.stages, e.model_path().c_str(), most, most),
+                    ("model %s", e.network().describe().c_str()));
+  return FALSE;
+}
+
+// Picks the tiling of `s` for the Engine. An invalid pair fails the start (element error, FALSE);
+// while playing the Engine keeps its current tiling and a warning says why.
+static gboolean choose_tiling(GstSapnetDerain *self, const Settings &s, bool starting) {
+  DerainState *st = self->state;
+  const std::string problem = s.tiling_problem();
+  if (problem.empty()) {
+    st->tile = s.tile_size;
+    st->overlap = s.overlap();
+    st->warned_tiling.clear();
+    return TRUE;
   }
-  std::string path = options.model_path;
+  if (starting) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid tiling: %s.", problem.c_str()),
+                      ("tile-size %d, tile-overlap %d", s.tile_size, s.tile_overlap));
+    return FALSE;
+  }
+  if (st->warned_tiling != problem) {
+    st->warned_tiling = problem;
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
+                        ("Invalid tiling: %s; keeping tile-size %d, tile-overlap %d.",
+                         problem.c_str(), st->tile, st->overlap),
+                        (nullptr));
+  }
+  return TRUE;
+}
+
+// Builds the Engine from `s`; posts an element error that says why and returns FALSE on failure.
+static gboolean build_engine(GstSapnetDerain *self, const Settings &s, bool starting) {
+  DerainState *st = self->state;
+  st->engine.reset();
+  if (starting) st->tile = st->overlap = 0;
+  if (!choose_tiling(self, s, starting)) return FALSE;
+  sapnet::EngineOptions options;
+  options.model_path = s.model_location;
+  options.device = s.device;
+  options.precision = precision_name(s.precision);
+  std::string path = s.model_location;
   try {
     if (path.empty()) path = sapnet::default_model_path();
     options.model_path = path;
-    auto engine = std::make_unique<sapnet::Engine>(options);
-    GST_INFO_OBJECT(self, "model %s (%s, %s), %d stage(s) on %s %s", path.c_str(),
+    auto engine = std::make_unique<sapnet::Engine>(options);  // all stages, whole frames
+    if (!check_stages(self, s, *engine)) return FALSE;
+    engine->set_stages(s.stages);
+    engine->set_tiling(st->tile, st->overlap);
+    GST_INFO_OBJECT(self, "model %s (%s, %s), %d stage(s) on %s %s, tiles %d/%d", path.c_str(),
                     engine->model_format().c_str(), engine->network().describe().c_str(),
-                    engine->stages(), engine->device().c_str(), engine->precision().c_str());
-    self->state->engine = std::move(engine);
+                    engine->stages(), engine->device().c_str(), engine->precision().c_str(),
+                    st->tile, st->overlap);
+    st->engine = std::move(engine);
     return TRUE;
   } catch (const std::exception &e) {
-    self->state->engine.reset();
+    const std::string reason = reason_of(e, path);
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("Could not load the deraining model \"%s\".",
-                       path.empty() ? "(bundled model)" : path.c_str()),
+                      ("Could not load the deraining model \"%s\" (device %s, precision %s): %s",
+                       path.empty() ? "(bundled model)" : path.c_str(), s.device.c_str(),
+                       precision_name(s.precision), reason.c_str()),
                       ("%s", e.what()));
-    return FALSE;
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                      ("Could not load the deraining model \"%s\": unknown exception",
+                       path.empty() ? "(bundled model)" : path.c_str()),
+                      (nullptr));
   }
+  return FALSE;
+}
+
+// Applies changed stages and tiling to the running Engine (same rules as at start).
+static gboolean apply_options(GstSapnetDerain *self, const Settings &s) {
+  DerainState *st = self->state;
+  try {
+    if (!check_stages(self, s, *st->engine)) return FALSE;
+    choose_tiling(self, s, false);
+    st->engine->set_stages(s.stages);
+    st->engine->set_tiling(st->tile, st->overlap);
+    return TRUE;
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not apply the settings: %s", e.what()),
+                      (nullptr));
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not apply the settings."), (nullptr));
+  }
+  return FALSE;
 }
 
 static gboolean gst_sapnet_derain_start(GstBaseTransform *trans) {
   auto *self = GST_SAPNET_DERAIN(trans);
-  return build_engine(self);
+  DerainState *s = self->state;
+  Settings settings;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    s->live = s->pending;
+    s->model_changed = s->options_changed = false;
+    settings = s->live;
+    s->frames = 0;
+    s->total_ms = s->last_ms = 0;
+  }
+  s->warned_tiling.clear();
+  return build_engine(self, settings, true);
 }
 
 static gboolean gst_sapnet_derain_stop(GstBaseTransform *trans) {
@@ -172,24 +291,28 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
   auto *self = GST_SAPNET_DERAIN(filter);
   DerainState *s = self->state;
   bool rebuild, reconfigure;
-  int stages, tile, overlap;
+  Settings settings;
   {
+    // One snapshot: settings changed together are used together.
     std::lock_guard<std::mutex> g(s->lock);
     rebuild = s->model_changed || !s->engine;
     reconfigure = s->options_changed;
-    s->options_changed = false;
-    stages = s->stages, tile = s->tile_size, overlap = s->tile_overlap;
+    s->model_changed = s->options_changed = false;
+    settings = s->live;
   }
-  if (rebuild && !build_engine(self)) return GST_FLOW_ERROR;
+  if (rebuild) {
+    if (!build_engine(self, settings, false)) return GST_FLOW_ERROR;
+  } else if (reconfigure && !apply_options(self, settings)) {
+    return GST_FLOW_ERROR;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    if (reconfigure && !rebuild) {
-      s->engine->set_stages(std::min(stages, s->engine->network().stages));
-      s->engine->set_tiling(tile, overlap);
-    }
     s->engine->process(sapnet::gst::view_of(in), sapnet::gst::view_of(out));
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed."), ("%s", e.what()));
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed: unknown exception."), (nullptr));
     return GST_FLOW_ERROR;
   }
   const double ms =
@@ -210,39 +333,47 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
     gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !g_value_get_boolean(value));
     return;
   }
+  // Written to `pending`; dispatch_properties_changed makes the whole set live at once.
   std::lock_guard<std::mutex> g(s->lock);
+  Settings &p = s->pending;
   switch (prop_id) {
     case PROP_MODEL_LOCATION: {
       const char *v = g_value_get_string(value);
-      s->model_location = v ? v : "";
-      s->model_changed = true;
+      p.model_location = v ? v : "";
       break;
     }
     case PROP_DEVICE: {
       const char *v = g_value_get_string(value);
-      s->device = v && *v ? v : DEFAULT_DEVICE;
-      s->model_changed = true;
+      p.device = v && *v ? v : DEFAULT_DEVICE;
       break;
     }
     case PROP_PRECISION:
-      s->precision = g_value_get_enum(value);
-      s->model_changed = true;
+      p.precision = g_value_get_enum(value);
       break;
     case PROP_STAGES:
-      s->stages = g_value_get_int(value);
-      s->options_changed = true;
+      p.stages = g_value_get_int(value);
       break;
     case PROP_TILE_SIZE:
-      s->tile_size = g_value_get_int(value);
-      s->options_changed = true;
+      p.tile_size = g_value_get_int(value);
       break;
     case PROP_TILE_OVERLAP:
-      s->tile_overlap = g_value_get_int(value);
-      s->options_changed = true;
+      p.tile_overlap = g_value_get_int(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+// GObject calls this once the properties of one g_object_set() (or of a freeze_notify/thaw_notify
+// block) are all set: the moment to make them live together.
+static void gst_sapnet_derain_dispatch_properties_changed(GObject *object, guint n,
+                                                          GParamSpec **pspecs) {
+  DerainState *s = GST_SAPNET_DERAIN(object)->state;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    s->commit();
+  }
+  G_OBJECT_CLASS(gst_sapnet_derain_parent_class)->dispatch_properties_changed(object, n, pspecs);
 }
 
 static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValue *value,
@@ -254,24 +385,25 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
     return;
   }
   std::lock_guard<std::mutex> g(s->lock);
+  const Settings &p = s->pending;
   switch (prop_id) {
     case PROP_MODEL_LOCATION:
-      g_value_set_string(value, s->model_location.empty() ? nullptr : s->model_location.c_str());
+      g_value_set_string(value, p.model_location.empty() ? nullptr : p.model_location.c_str());
       break;
     case PROP_DEVICE:
-      g_value_set_string(value, s->device.c_str());
+      g_value_set_string(value, p.device.c_str());
       break;
     case PROP_PRECISION:
-      g_value_set_enum(value, s->precision);
+      g_value_set_enum(value, p.precision);
       break;
     case PROP_STAGES:
-      g_value_set_int(value, s->stages);
+      g_value_set_int(value, p.stages);
       break;
     case PROP_TILE_SIZE:
-      g_value_set_int(value, s->tile_size);
+      g_value_set_int(value, p.tile_size);
       break;
     case PROP_TILE_OVERLAP:
-      g_value_set_int(value, s->tile_overlap);
+      g_value_set_int(value, p.tile_overlap);
       break;
     case PROP_FRAMES_PROCESSED:
       g_value_set_uint64(value, s->frames);
@@ -302,6 +434,7 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   gobject_class->set_property = gst_sapnet_derain_set_property;
   gobject_class->get_property = gst_sapnet_derain_get_property;
   gobject_class->finalize = gst_sapnet_derain_finalize;
+  gobject_class->dispatch_properties_changed = gst_sapnet_derain_dispatch_properties_changed;
 
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_PLAYING);
@@ -327,22 +460,27 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_STAGES,
       g_param_spec_int("stages", "Stages",
-                       "Recurrent stages to run (0: all the model has, 6 for SAPNet); fewer is "
-                       "faster and removes "
-                       "less rain",
+                       "Recurrent stages to run: 0 runs all the model has (6 for SAPNet, 4 for the "
+                       "bundled model); fewer is faster and removes less rain. More than the model "
+                       "has is an error (at start, or at the next frame while playing) that names "
+                       "both numbers",
                        0, 6, DEFAULT_STAGES,
                        static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
       gobject_class, PROP_TILE_SIZE,
-      g_param_spec_int(
-          "tile-size", "Tile size",
-          "Process frames larger than this as overlapping tiles, to bound memory (0: whole frame)",
-          0, 16384, DEFAULT_TILE_SIZE, rw));
+      g_param_spec_int("tile-size", "Tile size",
+                       "Process frames larger than this as overlapping tiles, to bound memory (0: "
+                       "whole frames; else at least 16). tile-size and tile-overlap are checked "
+                       "together when the next frame uses them: properties set in one "
+                       "g_object_set() take effect together",
+                       0, 16384, DEFAULT_TILE_SIZE, rw));
   g_object_class_install_property(
       gobject_class, PROP_TILE_OVERLAP,
       g_param_spec_int("tile-overlap", "Tile overlap",
-                       "Pixels shared by neighbouring tiles, blended without seams", 0, 8191,
-                       DEFAULT_TILE_OVERLAP, rw));
+                       "Pixels shared by neighbouring tiles, blended without seams; below half "
+                       "of tile-size. -1: auto, min(32, tile-size / 4). An invalid pair fails "
+                       "the start; while playing the element warns and keeps its tiling",
+                       -1, 8191, DEFAULT_TILE_OVERLAP, rw));
   g_object_class_install_property(
       gobject_class, PROP_ENABLED,
       g_param_spec_boolean("enabled", "Enabled",

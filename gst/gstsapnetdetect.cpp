@@ -16,8 +16,9 @@
  * NV12 and I420 frames get grey outlines on the luma plane.
  *
  * detections-file writes the detections as a COCO results list
- * ([{image_id, category_id, bbox [x, y, w, h], score}], category_id = the model's class id) when
- * the element stops; frame N has image_id image-id + N. `sapnet eval-detect` scores such a file.
+ * ([{image_id, category_id, bbox [x, y, w, h], score}], category_id = the model's class id) at the
+ * end of the stream (EOS) and when the element stops; frame N has image_id image-id + N.
+ * `sapnet eval-detect` scores such a file. A file that cannot be created fails the start.
  *
  * ## Example launch line
  * |[
@@ -28,7 +29,9 @@
  */
 #include "gstsapnetdetect.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -104,6 +107,7 @@ struct DetectState {
   std::vector<std::string> labels;
   nlohmann::json results = nlohmann::json::array();
   std::string results_path;
+  bool results_unsaved = false;  // results changed since they were last written
   guint64 frames = 0;
 };
 
@@ -142,17 +146,29 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
   }
   if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
       !sapnet::gst::parse_rgb_triplet(stdev, &o.std)) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, SETTINGS, ("Invalid mean or std property."),
-        ("mean \"%s\", std \"%s\": expected three numbers \"r,g,b\"", mean.c_str(), stdev.c_str()));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid mean \"%s\" or std \"%s\": expected three numbers \"r,g,b\".",
+                       mean.c_str(), stdev.c_str()),
+                      (nullptr));
     return FALSE;
+  }
+  // The detections are written at the end: a file that cannot be written fails now, not then.
+  if (!s->results_path.empty()) {
+    const std::string why = sapnet::gst::unwritable_reason(s->results_path);
+    if (!why.empty()) {
+      GST_ELEMENT_ERROR(
+          self, RESOURCE, OPEN_WRITE,
+          ("Cannot write the detections file \"%s\": %s", s->results_path.c_str(), why.c_str()),
+          ("detections-file \"%s\"", s->results_path.c_str()));
+      return FALSE;
+    }
   }
   try {
     s->labels = labels_file.empty() ? std::vector<std::string>()
                                     : sapnet::gst::read_class_names(labels_file);
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("Could not read the class names \"%s\".", labels_file.c_str()),
+                      ("Could not read the class names \"%s\": %s", labels_file.c_str(), e.what()),
                       ("%s", e.what()));
     return FALSE;
   }
@@ -164,12 +180,52 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
         ("Could not load the detection model \"%s\": %s", o.model_path.c_str(), e.what()),
         ("%s", e.what()));
     return FALSE;
+  } catch (...) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_READ,
+        ("Could not load the detection model \"%s\": unknown exception", o.model_path.c_str()),
+        (nullptr));
+    return FALSE;
   }
   GST_INFO_OBJECT(self, "detector %s on %s, %zu class name(s)", o.model_path.c_str(),
                   s->detector->device().c_str(), s->labels.size());
   s->results = nlohmann::json::array();
+  s->results_unsaved = !s->results_path.empty();  // an empty list is a result too
   s->frames = 0;
   return TRUE;
+}
+
+// Writes the COCO results list to detections-file; posts an element error and returns FALSE when
+// that fails.
+static gboolean write_results(GstSapnetDetect *self) {
+  DetectState *s = self->state;
+  if (s->results_path.empty() || !s->results_unsaved) return TRUE;
+  s->results_unsaved = false;
+  std::string why;
+  try {
+    std::ofstream out(s->results_path);
+    if (out) out << s->results.dump() << "\n";
+    out.close();
+    if (!out) why = std::strerror(errno);
+  } catch (const std::exception &e) {
+    why = e.what();
+  }
+  if (!why.empty()) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_WRITE,
+        ("Could not write the detections to \"%s\": %s", s->results_path.c_str(), why.c_str()),
+        (nullptr));
+    return FALSE;
+  }
+  GST_INFO_OBJECT(self, "wrote %zu detection(s) to %s", s->results.size(), s->results_path.c_str());
+  return TRUE;
+}
+
+static gboolean gst_sapnet_detect_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  // At the end of the stream the results are complete: write them now, where an error still
+  // reaches the application before it shuts the pipeline down.
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) write_results(GST_SAPNET_DETECT(trans));
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_detect_parent_class)->sink_event(trans, event);
 }
 
 static gboolean gst_sapnet_detect_stop(GstBaseTransform *trans) {
@@ -177,16 +233,10 @@ static gboolean gst_sapnet_detect_stop(GstBaseTransform *trans) {
   DetectState *s = self->state;
   const bool had_detector = s->detector != nullptr;
   s->detector.reset();
-  if (!had_detector || s->results_path.empty()) return TRUE;
-  std::ofstream out(s->results_path);
-  out << s->results.dump() << "\n";
-  if (!out) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                      ("Could not write the detections to \"%s\".", s->results_path.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  GST_INFO_OBJECT(self, "wrote %zu detection(s) to %s", s->results.size(), s->results_path.c_str());
+  // Results of a stream stopped before its end. A write error is reported, but stop() itself
+  // always succeeds: a FALSE here leaves the pads active and the upstream task alive, which hangs
+  // the shutdown ("Failed to deactivate pad").
+  if (had_detector) write_results(self);
   return TRUE;
 }
 
@@ -213,35 +263,41 @@ static GstFlowReturn gst_sapnet_detect_transform_frame_ip(GstVideoFilter *filter
     first_id = s->image_id;
   }
   const sapnet::FrameView view = sapnet::gst::view_of(frame);
-  std::vector<sapnet::Detection> dets;
   try {
-    dets = s->detector->detect(view);
+    const std::vector<sapnet::Detection> dets = s->detector->detect(view);
+    const gint64 image_id = first_id + static_cast<gint64>(s->frames++);
+    for (const sapnet::Detection &d : dets) {
+      const std::string name = sapnet::gst::class_name(s->labels, d.class_id);
+      const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
+      const int x1 = static_cast<int>(std::ceil(d.x + d.w)),
+                y1 = static_cast<int>(std::ceil(d.y + d.h));
+      GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
+          frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
+      gst_video_region_of_interest_meta_add_param(
+          meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
+                                  G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,
+                                  static_cast<double>(d.score), nullptr));
+      if (overlay)
+        sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2,
+                         6);
+      if (!s->results_path.empty()) {
+        s->results.push_back({{"image_id", image_id},
+                              {"category_id", d.class_id},
+                              {"bbox", {d.x, d.y, d.w, d.h}},
+                              {"score", d.score}});
+        s->results_unsaved = true;
+      }
+    }
+    GST_LOG_OBJECT(self, "%zu detection(s)", dets.size());
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Detection failed: %s", e.what()),
                       ("model %s", s->detector->options().model_path.c_str()));
     return GST_FLOW_ERROR;
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Detection failed: unknown exception."),
+                      ("model %s", s->detector->options().model_path.c_str()));
+    return GST_FLOW_ERROR;
   }
-  const gint64 image_id = first_id + static_cast<gint64>(s->frames++);
-  for (const sapnet::Detection &d : dets) {
-    const std::string name = sapnet::gst::class_name(s->labels, d.class_id);
-    const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
-    const int x1 = static_cast<int>(std::ceil(d.x + d.w)),
-              y1 = static_cast<int>(std::ceil(d.y + d.h));
-    GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
-        frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
-    gst_video_region_of_interest_meta_add_param(
-        meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
-                                G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,
-                                static_cast<double>(d.score), nullptr));
-    if (overlay)
-      sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2, 6);
-    if (!s->results_path.empty())
-      s->results.push_back({{"image_id", image_id},
-                            {"category_id", d.class_id},
-                            {"bbox", {d.x, d.y, d.w, d.h}},
-                            {"score", d.score}});
-  }
-  GST_LOG_OBJECT(self, "%zu detection(s)", dets.size());
   return GST_FLOW_OK;
 }
 
@@ -432,8 +488,9 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_DETECTIONS_FILE,
       g_param_spec_string("detections-file", "Detections file",
-                          "Write all detections as a COCO results list (JSON) here when the "
-                          "element stops (category_id: the model's class id)",
+                          "Write all detections as a COCO results list (JSON) here at the end of "
+                          "the stream and when the element stops (category_id: the model's class "
+                          "id); a file that cannot be created fails the start",
                           nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_IMAGE_ID,
@@ -451,6 +508,7 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_detect_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_detect_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_detect_sink_event);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_detect_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_sapnet_detect_transform_frame_ip);
   gst_type_mark_as_plugin_api(sapnet_detect_output_get_type(), static_cast<GstPluginAPIFlags>(0));

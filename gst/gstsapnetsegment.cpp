@@ -91,9 +91,10 @@ static gboolean gst_sapnet_segment_start(GstBaseTransform *trans) {
   auto *self = GST_SAPNET_SEGMENT(trans);
   SegmentState *s = self->state;
   sapnet::PerceptionInput o;
-  std::string mean, stdev;
+  std::string mean, stdev, location;
   {
     std::lock_guard<std::mutex> g(s->lock);
+    location = s->labels_location;
     o.model_path = s->model_location;
     o.device = s->device;
     o.input_width = s->input_width;
@@ -102,10 +103,22 @@ static gboolean gst_sapnet_segment_start(GstBaseTransform *trans) {
   }
   if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
       !sapnet::gst::parse_rgb_triplet(stdev, &o.std)) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, SETTINGS, ("Invalid mean or std property."),
-        ("mean \"%s\", std \"%s\": expected three numbers \"r,g,b\"", mean.c_str(), stdev.c_str()));
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid mean \"%s\" or std \"%s\": expected three numbers \"r,g,b\".",
+                       mean.c_str(), stdev.c_str()),
+                      (nullptr));
     return FALSE;
+  }
+  // Class maps are written frame by frame: a folder that cannot take them fails now.
+  if (!location.empty()) {
+    const std::string first = sapnet::gst::format_location(location, 0);
+    const std::string why = sapnet::gst::unwritable_reason(first);
+    if (!why.empty()) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                        ("Cannot write the class maps \"%s\": %s", first.c_str(), why.c_str()),
+                        ("labels-location \"%s\"", location.c_str()));
+      return FALSE;
+    }
   }
   try {
     s->segmenter = std::make_unique<sapnet::Segmenter>(o);
@@ -114,6 +127,12 @@ static gboolean gst_sapnet_segment_start(GstBaseTransform *trans) {
         self, RESOURCE, OPEN_READ,
         ("Could not load the segmentation model \"%s\": %s", o.model_path.c_str(), e.what()),
         ("%s", e.what()));
+    return FALSE;
+  } catch (...) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_READ,
+        ("Could not load the segmentation model \"%s\": unknown exception", o.model_path.c_str()),
+        (nullptr));
     return FALSE;
   }
   GST_INFO_OBJECT(self, "segmenter %s on %s", o.model_path.c_str(), s->segmenter->device().c_str());
@@ -151,27 +170,30 @@ static GstFlowReturn gst_sapnet_segment_transform_frame_ip(GstVideoFilter *filte
     location = s->labels_location;
   }
   const sapnet::FrameView view = sapnet::gst::view_of(frame);
-  sapnet::ClassMap map;
+  std::string path;
   try {
-    map = s->segmenter->segment(view);
+    const sapnet::ClassMap map = s->segmenter->segment(view);
+    const guint64 index = s->frames++;
+    gst_buffer_add_sapnet_segmentation_meta(frame->buffer, map.width, map.height, map.num_classes,
+                                            map.ids.data());
+    if (overlay && alpha > 0) sapnet::blend_class_map(view, map.ids.data(), float(alpha));
+    if (!location.empty()) {
+      path = sapnet::gst::format_location(location, index);
+      sapnet::gst::write_gray_png(path, map.ids.data(), map.width, map.height);
+    }
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: %s", e.what()),
+    if (!path.empty())
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
+                        ("Could not write the class map \"%s\": %s", path.c_str(), e.what()),
+                        ("%s", e.what()));
+    else
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: %s", e.what()),
+                        ("model %s", s->segmenter->options().model_path.c_str()));
+    return GST_FLOW_ERROR;
+  } catch (...) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: unknown exception."),
                       ("model %s", s->segmenter->options().model_path.c_str()));
     return GST_FLOW_ERROR;
-  }
-  const guint64 index = s->frames++;
-  gst_buffer_add_sapnet_segmentation_meta(frame->buffer, map.width, map.height, map.num_classes,
-                                          map.ids.data());
-  if (overlay && alpha > 0) sapnet::blend_class_map(view, map.ids.data(), float(alpha));
-  if (!location.empty()) {
-    const std::string path = sapnet::gst::format_location(location, index);
-    try {
-      sapnet::gst::write_gray_png(path, map.ids.data(), map.width, map.height);
-    } catch (const std::exception &e) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                        ("Could not write the class map \"%s\".", path.c_str()), ("%s", e.what()));
-      return GST_FLOW_ERROR;
-    }
   }
   return GST_FLOW_OK;
 }

@@ -1,5 +1,7 @@
 #include "perception_common.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -83,6 +85,21 @@ std::string format_location(const std::string &pattern, uint64_t index) {
     i = j;
   }
   return out;
+}
+
+std::string unwritable_reason(const std::string &path) {
+  if (path.empty()) return "no file name";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::close(fd);
+    return "";
+  }
+  if (errno != ENOENT) return std::strerror(errno);
+  fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return std::strerror(errno);
+  ::close(fd);
+  ::unlink(path.c_str());
+  return "";
 }
 
 namespace {

@@ -23,6 +23,10 @@ std::string class_name(const std::vector<std::string> &names, int id);
 // `index`; a pattern without one is returned as is. "%%" stands for '%'.
 std::string format_location(const std::string &pattern, uint64_t index);
 
+// Why `path` cannot be written ("" when it can): opens it for writing without truncating it, or,
+// when it does not exist, creates it and removes it again. Nothing is left behind or changed.
+std::string unwritable_reason(const std::string &path);
+
 // Writes a single-channel 8-bit PNG (rows packed, width bytes each). Throws sapnet::Error naming
 // the file on failure.
 void write_gray_png(const std::string &path, const uint8_t *pixels, int width, int height);

@@ -1,6 +1,7 @@
 // The GStreamer plugin "sapnet": registers its elements.
 #include <gst/gst.h>
 
+#include "gstframelimit.h"
 #include "gstrainsim.h"
 #include "gstsapnetderain.h"
 #include "gstsapnetdetect.h"
@@ -13,6 +14,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(rainsim, plugin);
   ok |= GST_ELEMENT_REGISTER(sapnetdetect, plugin);
   ok |= GST_ELEMENT_REGISTER(sapnetsegment, plugin);
+  ok |= GST_ELEMENT_REGISTER(framelimit, plugin);
   // The API type downstream code looks up by name (sapnet_segmentation_meta.h).
   sapnet_segmentation_meta_get_info();
   return ok;

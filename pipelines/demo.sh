@@ -5,15 +5,18 @@ set -euo pipefail
 usage() {
   cat <<USAGE
 Usage: pipelines/demo.sh [--input VIDEO] [--frames N] [--width W] [--model FILE] [--stages N] [--no-rain]
+                         [--out DIR]
 
 Installs what is missing (Debian 12), builds sapnet, then runs one GStreamer pipeline:
-  VIDEO -> scale to W -> rainsim -> sapnetderain -> out/derained.mp4
-                                  \\-> compositor (rainy | derained) -> out/side-by-side.mp4
-Default VIDEO: vtest.avi from Debian's opencv-doc (installed if missing), first $((40)) frames at width 240.
---no-rain skips rainsim for footage that is already rainy.
+  VIDEO -> scale to W -> first N frames -> rainsim -> sapnetderain -> DIR/derained.mp4
+                                                   \\-> compositor (rainy | derained) -> DIR/side-by-side.mp4
+Default VIDEO: vtest.avi from Debian's opencv-doc (installed if missing), first 40 frames (--frames 0: all)
+at width 240, into DIR=out/. Both videos hold exactly those frames at the input's frame rate.
+--no-rain skips rainsim for footage that is already rainy. SAPNET_NO_BUILD=1 skips installing and
+building (the plugin is then found through GST_PLUGIN_PATH, or build/gst).
 USAGE
 }
-input="" frames=40 width=240 model="" stages=0 rain=1
+input="" frames=40 width=240 model="" stages=0 rain=1 out=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --input) input=$2; shift 2 ;;
@@ -22,12 +25,13 @@ while [ $# -gt 0 ]; do
     --model) model=$2; shift 2 ;;
     --stages) stages=$2; shift 2 ;;
     --no-rain) rain=""; shift ;;
+    --out) out=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "demo: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/.ci/install-deps"
+if [ -z "${SAPNET_NO_BUILD:-}" ]; then "$root/.ci/install-deps"; fi
 if [ -z "$input" ]; then
   input=/usr/share/doc/opencv-doc/examples/data/vtest.avi
   if [ ! -f "$input" ]; then
@@ -37,19 +41,24 @@ if [ -z "$input" ]; then
   fi
 fi
 [ -f "$input" ] || { echo "demo: $input: no such video" >&2; exit 2; }
-echo "demo: building"
-"$root/.ci/build" >/dev/null
+if [ -z "${SAPNET_NO_BUILD:-}" ]; then
+  echo "demo: building"
+  "$root/.ci/build" >/dev/null
+fi
 source "$root/pipelines/common.sh"
-out="$root/out"
+out=${out:-$root/out}
 mkdir -p "$out"
 rainsim=""
 [ -n "$rain" ] && rainsim="rainsim density=0.005 angle=12 length=16 opacity=0.7 seed=1 !"
 enc="x264enc speed-preset=veryfast tune=zerolatency ! mp4mux"
 unbounded="max-size-buffers=0 max-size-time=0 max-size-bytes=0"
+# framelimit, not identity eos-after: identity drops frame N itself and then lets through the frame
+# the decoder drains seconds of video later, which the encoders stretched into a 34 s last frame and
+# the compositor padded with hundreds of repeated frames.
 echo "demo: $input, $frames frames at width $width -> $out"
 start=$(date +%s.%N)
 eval gst-launch-1.0 -q -e filesrc location="\"$input\"" ! decodebin ! videoconvert ! videoscale ! \
-  video/x-raw,format=RGB,width=$width,pixel-aspect-ratio=1/1 ! identity eos-after=$frames ! $rainsim tee name=rainy \
+  video/x-raw,format=RGB,width=$width,pixel-aspect-ratio=1/1 ! framelimit frames=$frames ! $rainsim tee name=rainy \
   rainy. ! queue $unbounded ! comp.sink_0 \
   rainy. ! queue ! sapnetderain $(model_props "$model") stages=$stages ! tee name=clean \
   clean. ! queue $unbounded ! comp.sink_1 \

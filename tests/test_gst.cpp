@@ -1,13 +1,21 @@
 // The GStreamer elements through GstHarness: every format against the Engine, odd sizes and padded
-// strides, renegotiation, passthrough, live property changes, bad models, memory over 300 frames,
-// rainsim.
+// strides, renegotiation, passthrough, live property changes (tile-size and tile-overlap together),
+// start errors that say why, memory over 300 frames, rainsim (errors instead of crashes),
+// framelimit, and pipelines/demo.sh's outputs frame by frame.
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "engine.h"
 #include "frame.h"
@@ -54,7 +62,7 @@ class GstTest : public ::testing::Test {
 
   // What the Engine makes of the same frame, as bytes of the same layout.
   std::vector<uint8_t> engine_output(GstBuffer *in, GstVideoInfo *info, const std::string &model,
-                                     int stages) {
+                                     int stages, int tile = 0, int overlap = 0) {
     GstBuffer *copy = gst_buffer_copy_deep(in);
     GstVideoFrame frame;
     EXPECT_TRUE(gst_video_frame_map(&frame, info, copy, GST_MAP_READWRITE));
@@ -69,6 +77,8 @@ class GstTest : public ::testing::Test {
     EngineOptions o;
     o.model_path = model;
     o.stages = stages;
+    o.tile_size = tile;
+    o.tile_overlap = overlap;
     Engine(o).process(v, v);
     gst_video_frame_unmap(&frame);
     auto bytes = bytes_of(copy);
@@ -208,8 +218,9 @@ TEST_F(GstTest, PropertiesChangeWhilePlayingAndStatisticsCount) {
   gst_harness_teardown(h);
 }
 
-// A pipeline that must fail to start: returns the error message and its debug detail.
-std::string start_error(const std::string &launch) {
+// A pipeline that must fail to start: returns the error message and its debug detail (only the
+// message, the line gst-launch prints after "ERROR:", with message_only).
+std::string start_error(const std::string &launch, bool message_only = false) {
   GError *err = nullptr;
   GstElement *pipe = gst_parse_launch(launch.c_str(), &err);
   EXPECT_EQ(err, nullptr);
@@ -222,7 +233,8 @@ std::string start_error(const std::string &launch) {
       GError *e = nullptr;
       gchar *dbg = nullptr;
       gst_message_parse_error(m, &e, &dbg);
-      msg = std::string(e->message) + " | " + (dbg ? dbg : "");
+      msg = message_only ? std::string(e->message)
+                         : std::string(e->message) + " | " + (dbg ? dbg : "");
       g_error_free(e);
       g_free(dbg);
       gst_message_unref(m);
@@ -247,6 +259,208 @@ TEST_F(GstTest, BadModelFailsTheStartNamingFileAndReason_n) {
       start_error("videotestsrc num-buffers=1 ! sapnetderain device=tpu model-location=\"" +
                   model_ + "\" ! fakesink");
   EXPECT_NE(dev.find("unknown device 'tpu'"), std::string::npos) << dev;
+}
+
+// Every ERROR (or WARNING) message on `bus`, one per line.
+std::string bus_text(GstBus *bus, GstMessageType type) {
+  std::string out;
+  while (GstMessage *m = gst_bus_pop_filtered(bus, type)) {
+    GError *e = nullptr;
+    gchar *dbg = nullptr;
+    if (type == GST_MESSAGE_ERROR)
+      gst_message_parse_error(m, &e, &dbg);
+    else
+      gst_message_parse_warning(m, &e, &dbg);
+    out += std::string(e->message) + "\n";
+    g_error_free(e);
+    g_free(dbg);
+    gst_message_unref(m);
+  }
+  return out;
+}
+
+// A bus for a harness's element (harnesses have none), to read what the element posts.
+GstBus *watch(GstHarness *h) {
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  return bus;
+}
+
+// The same element with the bundled model (4 stages), which every checkout has.
+class GstBundled : public GstTest {
+ protected:
+  void SetUp() override {
+    try {
+      model_ = default_model_path();
+      EngineOptions o;
+      o.model_path = model_;
+      model_stages_ = Engine(o).network().stages;
+    } catch (const std::exception &e) {
+      GTEST_SKIP() << e.what();
+    }
+  }
+  int model_stages_ = 0;
+};
+
+// Properties set together take effect together (item: 64/30 -> 32/10 while playing), and an invalid
+// pair reached one property at a time neither stops the stream nor is used.
+TEST_F(GstBundled, TileSizeAndOverlapChangedTogetherTakeEffectTogether) {
+  GstHarness *h = harness("tile-size=64 tile-overlap=30");
+  GstBus *bus = watch(h);
+  const int w = 100, hgt = 80;  // larger than both tile sizes
+  gst_harness_set_src_caps(h, caps("RGB", w, hgt));
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, w, hgt);
+  GstBuffer *in = random_buffer(info, 5);
+  const auto tiles_64_30 = engine_output(in, &info, model_, 1, 64, 30);
+  const auto tiles_32_10 = engine_output(in, &info, model_, 1, 32, 10);
+  ASSERT_NE(tiles_64_30, tiles_32_10);
+  auto push = [&](const char *what) {
+    EXPECT_EQ(gst_harness_push(h, gst_buffer_copy_deep(in)), GST_FLOW_OK)
+        << what << ": " << bus_text(bus, GST_MESSAGE_ERROR);
+    std::vector<uint8_t> bytes;
+    if (GstBuffer *out = gst_harness_try_pull(h)) {
+      bytes = bytes_of(out);
+      gst_buffer_unref(out);
+    }
+    return bytes;
+  };
+  GObject *d = G_OBJECT(derain(h));
+  expect_same_pixels(push("64/30"), tiles_64_30, info, "64/30");
+  // One change in a freeze_notify/thaw_notify block, a frame in the middle: it still has 64/30.
+  g_object_freeze_notify(d);
+  g_object_set(d, "tile-size", 32, nullptr);
+  expect_same_pixels(push("half set"), tiles_64_30, info, "tile-size 32 not yet live");
+  g_object_set(d, "tile-overlap", 10, nullptr);
+  g_object_thaw_notify(d);
+  expect_same_pixels(push("32/10"), tiles_32_10, info, "32/10");
+  // One g_object_set() with both.
+  g_object_set(d, "tile-size", 64, "tile-overlap", 30, nullptr);
+  expect_same_pixels(push("64/30 again"), tiles_64_30, info, "64/30 again");
+  // One at a time with a frame in between: the invalid 32/30 is not used, a warning says why.
+  g_object_set(d, "tile-size", 32, nullptr);
+  expect_same_pixels(push("32/30"), tiles_64_30, info, "32/30 keeps 64/30");
+  const std::string warnings = bus_text(bus, GST_MESSAGE_WARNING);
+  EXPECT_NE(warnings.find("tile-overlap 30 is too large for tile-size 32"), std::string::npos)
+      << warnings;
+  g_object_set(d, "tile-overlap", 10, nullptr);
+  expect_same_pixels(push("32/10 again"), tiles_32_10, info, "32/10 again");
+  EXPECT_EQ(bus_text(bus, GST_MESSAGE_ERROR), "");
+  gst_buffer_unref(in);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+}
+
+// The same in a playing pipeline, the streaming thread taking frames while the pair flips.
+TEST_F(GstBundled, TilingPairFlippedWhileFramesFlowNeverFails) {
+  const std::string launch =
+      "videotestsrc pattern=snow ! video/x-raw,format=RGB,width=72,height=40 ! sapnetderain "
+      "name=d stages=1 tile-size=64 tile-overlap=30 model-location=\"" +
+      model_ + "\" ! fakesink sync=false";
+  GstElement *pipe = gst_parse_launch(launch.c_str(), nullptr);
+  ASSERT_NE(pipe, nullptr);
+  GstElement *d = gst_bin_get_by_name(GST_BIN(pipe), "d");
+  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  for (int i = 0; i < 25; ++i) {
+    g_object_set(d, "tile-size", 32, "tile-overlap", 10, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    g_object_set(d, "tile-size", 64, "tile-overlap", 30, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  guint64 frames = 0;
+  g_object_get(d, "frames-processed", &frames, nullptr);
+  GstBus *bus = gst_element_get_bus(pipe);
+  const std::string problems =
+      bus_text(bus, GST_MESSAGE_ERROR) + bus_text(bus, GST_MESSAGE_WARNING);
+  EXPECT_EQ(problems, "");
+  EXPECT_GT(frames, 0u);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(d);
+  gst_object_unref(pipe);
+}
+
+// tile-size alone always works: tile-overlap -1 (the default) is min(32, tile-size / 4).
+TEST_F(GstBundled, TileSizeAloneWorksWithTheAutomaticOverlap) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 80, 60);
+  GstBuffer *in = random_buffer(info, 11);
+  for (int tile : {16, 32, 64}) {
+    GstHarness *h = harness("tile-size=" + std::to_string(tile));
+    gint overlap = 0;
+    g_object_get(derain(h), "tile-overlap", &overlap, nullptr);
+    EXPECT_EQ(overlap, -1);
+    gst_harness_set_src_caps(h, caps("RGB", 80, 60));
+    GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_copy_deep(in));
+    ASSERT_NE(out, nullptr) << "tile-size " << tile;
+    expect_same_pixels(bytes_of(out),
+                       engine_output(in, &info, model_, 1, tile, std::min(32, tile / 4)), info,
+                       ("tile-size " + std::to_string(tile)).c_str());
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+  gst_buffer_unref(in);
+}
+
+// What gst-launch prints as the ERROR line says why, with the file where one is involved.
+TEST_F(GstBundled, StartErrorsSayWhyInTheMessage_n) {
+  const std::string head =
+      "videotestsrc num-buffers=1 ! video/x-raw,width=32,height=24 ! sapnetderain "
+      "model-location=\"" +
+      model_ + "\" ";
+  auto error = [&](const std::string &props) {
+    return start_error(head + props + " ! fakesink", /*message_only=*/true);
+  };
+  const auto npos = std::string::npos;
+  if (model_stages_ < 6) {
+    const std::string too_many = std::to_string(model_stages_ + 1);
+    const auto m = error("stages=" + too_many);
+    EXPECT_NE(m.find("stages=" + too_many), npos) << m;
+    EXPECT_NE(m.find("only " + std::to_string(model_stages_) + " stages"), npos) << m;
+    EXPECT_NE(m.find(model_), npos) << m;
+  }
+  if (!cuda_available()) {
+    const auto m = error("device=cuda");
+    EXPECT_NE(m.find("device 'cuda'"), npos) << m;
+    EXPECT_NE(m.find("CUDA"), npos) << m;
+    EXPECT_NE(m.find(model_), npos) << m;
+  }
+  const auto fp16 = error("device=cpu precision=fp16");
+  EXPECT_NE(fp16.find("fp16 needs a CUDA device"), npos) << fp16;
+  const auto small = error("tile-size=15");
+  EXPECT_NE(small.find("tile-size 15 is too small"), npos) << small;
+  EXPECT_NE(small.find("at least 16"), npos) << small;
+  const auto overlap = error("tile-size=32 tile-overlap=16");
+  EXPECT_NE(overlap.find("tile-overlap 16 is too large for tile-size 32"), npos) << overlap;
+  EXPECT_NE(overlap.find("0..15"), npos) << overlap;
+  testing::TempDir dir;
+  const auto missing = start_error("videotestsrc num-buffers=1 ! sapnetderain model-location=\"" +
+                                       (dir / "m.sapnet") + "\" ! fakesink",
+                                   true);
+  EXPECT_NE(missing.find(dir / "m.sapnet"), npos) << missing;
+  EXPECT_NE(missing.find("no such file"), npos) << missing;
+}
+
+// Too many stages while playing: the same rule as at start, an error naming both numbers.
+TEST_F(GstBundled, TooManyStagesWhilePlayingIsAnErrorNamingBothNumbers_n) {
+  if (model_stages_ >= 6) GTEST_SKIP() << "the bundled model has all 6 stages";
+  GstHarness *h = harness();
+  GstBus *bus = watch(h);
+  gst_harness_set_src_caps(h, caps("RGB", 16, 12));
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 16, 12);
+  GstBuffer *in = random_buffer(info, 2);
+  EXPECT_EQ(gst_harness_push(h, gst_buffer_copy_deep(in)), GST_FLOW_OK);
+  g_object_set(derain(h), "stages", model_stages_ + 1, nullptr);
+  EXPECT_EQ(gst_harness_push(h, gst_buffer_copy_deep(in)), GST_FLOW_ERROR);
+  const std::string errors = bus_text(bus, GST_MESSAGE_ERROR);
+  EXPECT_NE(errors.find("stages=" + std::to_string(model_stages_ + 1)), std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("only " + std::to_string(model_stages_) + " stages"), std::string::npos)
+      << errors;
+  gst_buffer_unref(in);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
 }
 
 long resident_kib() {
@@ -321,6 +535,172 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
   };
   EXPECT_EQ(a[0], synthesized(RainBlend::kAdd));
   EXPECT_EQ(screen[0], synthesized(RainBlend::kScreen));
+}
+
+// Bytes of address space this process holds (VmSize).
+size_t address_space_bytes() {
+  std::ifstream f("/proc/self/status");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7)) * 1024;
+  return 0;
+}
+
+// Run in a child process: rainsim gets a 2000x2000 frame with the address space capped just above
+// what the process holds, so the synthesizer's 48 MB of float planes cannot be allocated. Exits 0
+// when that became an element error (and the flow an error), 1 otherwise; before exceptions were
+// caught the bad_alloc went through GStreamer's C frames and aborted the process.
+[[noreturn]] void rain_without_memory() {
+  gst_init(nullptr, nullptr);
+  GstHarness *h = gst_harness_new_parse("rainsim");
+  GstBus *bus = watch(h);
+  const int w = 2000, hgt = 2000;
+  gst_harness_set_src_caps(h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB",
+                                                  "width", G_TYPE_INT, w, "height", G_TYPE_INT, hgt,
+                                                  "framerate", GST_TYPE_FRACTION, 25, 1, nullptr));
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, w, hgt);
+  GstBuffer *in = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
+  gst_buffer_memset(in, 0, 100, GST_VIDEO_INFO_SIZE(&info));
+  rlimit limit{};
+  getrlimit(RLIMIT_AS, &limit);
+  limit.rlim_cur = address_space_bytes() + (16u << 20);
+  if (setrlimit(RLIMIT_AS, &limit) != 0) std::_Exit(2);
+  const GstFlowReturn ret = gst_harness_push(h, in);
+  const std::string errors = bus_text(bus, GST_MESSAGE_ERROR);
+  std::fprintf(stderr, "flow %s: %s\n", gst_flow_get_name(ret), errors.c_str());
+  std::_Exit(ret == GST_FLOW_ERROR && !errors.empty() ? 0 : 1);
+}
+
+TEST(RainSimDeathTest, AnExceptionIsAnElementErrorNotACrash_n) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(rain_without_memory(), ::testing::ExitedWithCode(0), "Could not add rain");
+}
+
+TEST(FrameLimit, PassesExactlyNBuffersThenEndsTheStream) {
+  gst_init(nullptr, nullptr);
+  GstHarness *h = gst_harness_new_parse("framelimit frames=3");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=4,height=4,framerate=10/1");
+  auto buffer = [&](int i) {
+    GstBuffer *b = gst_harness_create_buffer(h, 48);
+    GST_BUFFER_PTS(b) = i * 100 * GST_MSECOND;
+    GST_BUFFER_DURATION(b) = 100 * GST_MSECOND;
+    return b;
+  };
+  auto eos_events = [&] {
+    int n = 0;
+    while (GstEvent *e = gst_harness_try_pull_event(h)) {
+      n += GST_EVENT_TYPE(e) == GST_EVENT_EOS;
+      gst_event_unref(e);
+    }
+    return n;
+  };
+  EXPECT_EQ(gst_harness_push(h, buffer(0)), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_push(h, buffer(1)), GST_FLOW_OK);
+  EXPECT_EQ(eos_events(), 0);
+  EXPECT_EQ(gst_harness_push(h, buffer(2)), GST_FLOW_EOS);  // passed, and the stream ends now
+  EXPECT_EQ(eos_events(), 1);
+  EXPECT_EQ(gst_harness_push(h, buffer(3)), GST_FLOW_EOS);  // what a decoder drains later
+  EXPECT_TRUE(gst_harness_push_event(h, gst_event_new_eos()));
+  EXPECT_EQ(eos_events(), 0);  // upstream's EOS is not a second one
+  ASSERT_EQ(gst_harness_buffers_received(h), 3u);
+  for (int i = 0; i < 3; ++i) {
+    GstBuffer *b = gst_harness_pull(h);
+    EXPECT_EQ(GST_BUFFER_PTS(b), i * 100 * GST_MSECOND);
+    gst_buffer_unref(b);
+  }
+  // A flush starts the count again.
+  gst_harness_push_event(h, gst_event_new_flush_start());
+  gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(h, gst_event_new_segment(&segment));
+  EXPECT_EQ(gst_harness_push(h, buffer(0)), GST_FLOW_OK);
+  EXPECT_EQ(gst_harness_buffers_in_queue(h), 1u);
+  gst_harness_teardown(h);
+}
+
+struct Sample {
+  GstClockTime pts, duration;
+};
+
+// Runs `launch` (with a fakesink named "sink") to its end; returns what reached the sink and the
+// duration the pipeline reported.
+std::vector<Sample> run_to_sink(const std::string &launch, GstClockTime *duration = nullptr) {
+  GError *err = nullptr;
+  GstElement *pipe = gst_parse_launch(launch.c_str(), &err);
+  EXPECT_EQ(err, nullptr) << launch;
+  if (err) g_error_free(err);
+  if (!pipe) return {};
+  std::vector<Sample> samples;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
+  g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, nullptr);
+  g_signal_connect(sink, "handoff",
+                   G_CALLBACK(+[](GstElement *, GstBuffer *b, GstPad *, gpointer data) {
+                     static_cast<std::vector<Sample> *>(data)->push_back(
+                         {GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b)});
+                   }),
+                   &samples);
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  EXPECT_TRUE(m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS) << launch;
+  gint64 d = -1;
+  if (duration) *duration = gst_element_query_duration(pipe, GST_FORMAT_TIME, &d) ? d : 0;
+  if (m) gst_message_unref(m);
+  gst_object_unref(bus);
+  gst_element_set_state(pipe, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipe);
+  return samples;
+}
+
+// pipelines/demo.sh on 6 frames of vtest.avi (10 frames/s): each output holds exactly 6 frames,
+// 100 ms apart and 100 ms long. Before framelimit the demo's identity eos-after let a frame from
+// seconds later through: the last frame lasted 34 s in derained.mp4 and the compositor padded
+// side-by-side.mp4 to 379 frames.
+TEST(Demo, OutputsHoldExactlyTheProcessedFramesAtTheSourceRate) {
+  gst_init(nullptr, nullptr);
+  const char *src = std::getenv("SAPNET_SOURCE_DIR");
+  if (!src) GTEST_SKIP() << "SAPNET_SOURCE_DIR unset (run through meson test)";
+  const std::string video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+  if (!std::ifstream(video)) GTEST_SKIP() << video << " is absent (apt-get install opencv-doc)";
+  for (const char *f : {"x264enc", "mp4mux", "qtdemux", "compositor", "avidemux"})
+    if (GstElementFactory *factory = gst_element_factory_find(f))
+      gst_object_unref(factory);
+    else
+      GTEST_SKIP() << "no GStreamer element " << f;
+  testing::TempDir dir;
+  const int frames = 6;
+  const std::string cmd = "SAPNET_NO_BUILD=1 bash \"" + std::string(src) +
+                          "/pipelines/demo.sh\" --frames " + std::to_string(frames) +
+                          " --width 64 --stages 1 --out \"" + dir.path() + "\" 2>&1";
+  FILE *p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << output;
+  const GstClockTime frame = 100 * GST_MSECOND;
+  for (const char *name : {"derained.mp4", "side-by-side.mp4"}) {
+    const std::string path = dir / name;
+    GstClockTime total = 0;
+    const auto samples =
+        run_to_sink("filesrc location=\"" + path + "\" ! qtdemux ! fakesink name=sink", &total);
+    ASSERT_EQ(samples.size(), size_t(frames)) << name << "\n" << output;
+    for (int i = 0; i < frames; ++i) {
+      EXPECT_EQ(samples[i].pts, i * frame) << name << " frame " << i;
+      EXPECT_EQ(samples[i].duration, frame) << name << " frame " << i;
+    }
+    EXPECT_EQ(total, frames * frame) << name;
+    if (GstElementFactory *f = gst_element_factory_find("avdec_h264")) {
+      gst_object_unref(f);
+      EXPECT_EQ(
+          run_to_sink("filesrc location=\"" + path + "\" ! decodebin ! fakesink name=sink").size(),
+          size_t(frames))
+          << name;
+    }
+  }
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // sapnetdetect and sapnetsegment through GstHarness with tiny TorchScript modules
 // (perception_fixtures.h): region-of-interest metas and their parameters, labels files, overlays,
 // the segmentation meta, COCO results and label PNGs written by the elements, errors for missing
-// models and wrong output shapes, and pipelines/table5.sh end to end.
+// models and wrong output shapes, files that cannot be written (failing the start, never hanging
+// the shutdown), and pipelines/table5.sh end to end.
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -313,6 +315,106 @@ TEST_F(GstPerception, MissingOrInvalidModelFailsTheStart_n) {
       "model-location=\"" +
       testing::save_module(dir / "s.pt", testing::segmenter_source(0)) + "\" ! fakesink");
   EXPECT_NE(bad_mean.find("mean"), std::string::npos) << bad_mean;
+}
+
+// The issue's hang: an unwritable detections-file used to pass the start, fail in stop() (pads not
+// deactivated, "very bad") and leave gst-launch-1.0 waiting forever for the source's thread. It
+// now fails the start with the path and the reason, and gst-launch exits.
+TEST_F(GstPerception, UnwritableDetectionsFileFailsTheStartAndNothingHangs_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  const std::string launch = "videotestsrc num-buffers=3 ! sapnetdetect model-location=\"" + model +
+                             "\" output-format=yolo detections-file=/nonexistent/d.json ! fakesink";
+  const auto msg = run_error(launch);
+  EXPECT_NE(msg.find("/nonexistent/d.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
+  if (std::system("command -v gst-launch-1.0 >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "gst-launch-1.0 is missing";
+  FILE *p = popen(("timeout 60 gst-launch-1.0 " + launch + " 2>&1").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string output;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+  const int status = pclose(p);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_NE(WEXITSTATUS(status), 124) << "gst-launch-1.0 hung:\n" << output;
+  EXPECT_NE(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(output.find("/nonexistent/d.json"), std::string::npos) << output;
+  EXPECT_EQ(output.find("very bad"), std::string::npos) << output;
+}
+
+// A detections file that becomes unwritable while playing: the write at EOS is an element error
+// naming the file, and stopping the pipeline still succeeds.
+TEST_F(GstPerception, DetectionsWriteFailureIsAnErrorAndStopSucceeds_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  std::filesystem::create_directories(dir / "out");
+  const std::string results = dir / "out/d.json";
+  GstElement *pipe = gst_parse_launch(
+      ("videotestsrc num-buffers=3 ! video/x-raw,width=64,height=48 ! sapnetdetect "
+       "output-format=yolo model-location=\"" +
+       model + "\" detections-file=\"" + results + "\" ! fakesink")
+          .c_str(),
+      nullptr);
+  ASSERT_NE(pipe, nullptr);
+  ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(gst_element_get_state(pipe, nullptr, nullptr, 30 * GST_SECOND),
+            GST_STATE_CHANGE_SUCCESS);
+  std::filesystem::remove_all(dir / "out");
+  gst_element_set_state(pipe, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipe);
+  GstMessage *m = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_ERROR);
+  GError *e = nullptr;
+  gst_message_parse_error(m, &e, nullptr);
+  const std::string msg = e->message;
+  g_error_free(e);
+  gst_message_unref(m);
+  EXPECT_NE(msg.find(results), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
+  EXPECT_EQ(gst_element_set_state(pipe, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(bus);
+  gst_object_unref(pipe);
+}
+
+// Zero detections still make a (empty) results list.
+TEST_F(GstPerception, DetectWritesAnEmptyListWithoutDetections) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "y.pt", testing::kYoloDetector);
+  const std::string results = dir / "d.json";
+  EXPECT_EQ(run_error("videotestsrc num-buffers=2 ! sapnetdetect score-threshold=1 "
+                      "output-format=yolo model-location=\"" +
+                      model + "\" detections-file=\"" + results + "\" ! fakesink"),
+            "");
+  std::ifstream in(results);
+  ASSERT_TRUE(in) << results;
+  EXPECT_EQ(nlohmann::json::parse(in), nlohmann::json::array());
+}
+
+// Checked at start: even a stream without frames (num-buffers=0) fails.
+TEST_F(GstPerception, UnwritableLabelsLocationFailsTheStart_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(false));
+  const auto msg = run_error("videotestsrc num-buffers=0 ! sapnetsegment model-location=\"" +
+                             model + "\" labels-location=/nonexistent/map-%03d.png ! fakesink");
+  EXPECT_NE(msg.find("/nonexistent/map-000.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
+}
+
+TEST(PerceptionCommon, UnwritableReason) {
+  TempDir dir;
+  EXPECT_EQ(gst::unwritable_reason(dir / "new.json"), "");
+  EXPECT_FALSE(std::filesystem::exists(dir / "new.json"));  // nothing left behind
+  std::ofstream(dir / "old.json") << "keep";
+  EXPECT_EQ(gst::unwritable_reason(dir / "old.json"), "");
+  std::ifstream old(dir / "old.json");
+  std::string kept;
+  old >> kept;
+  EXPECT_EQ(kept, "keep");  // not truncated
+  EXPECT_NE(gst::unwritable_reason(dir / "missing/x.json"), "");
+  EXPECT_NE(gst::unwritable_reason(dir.path()), "");  // a folder
 }
 
 TEST_F(GstPerception, WrongOutputShapeIsAnElementErrorNamingBothShapes_n) {
