@@ -196,13 +196,12 @@ static gboolean build_engine(GstSapnetDerain *self, const Settings &s, bool star
   DerainState *st = self->state;
   st->engine.reset();
   if (starting) st->tile = st->overlap = 0;
-  if (!choose_tiling(self, s, starting)) return FALSE;
-  sapnet::EngineOptions options;
-  options.model_path = s.model_location;
-  options.device = s.device;
-  options.precision = precision_name(s.precision);
   std::string path = s.model_location;
   try {
+    if (!choose_tiling(self, s, starting)) return FALSE;
+    sapnet::EngineOptions options;
+    options.device = s.device;
+    options.precision = precision_name(s.precision);
     if (path.empty()) path = sapnet::default_model_path();
     options.model_path = path;
     auto engine = std::make_unique<sapnet::Engine>(options);  // all stages, whole frames
@@ -290,38 +289,37 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
                                                        GstVideoFrame *out) {
   auto *self = GST_SAPNET_DERAIN(filter);
   DerainState *s = self->state;
-  bool rebuild, reconfigure;
-  Settings settings;
-  {
-    // One snapshot: settings changed together are used together.
-    std::lock_guard<std::mutex> g(s->lock);
-    rebuild = s->model_changed || !s->engine;
-    reconfigure = s->options_changed;
-    s->model_changed = s->options_changed = false;
-    settings = s->live;
-  }
-  if (rebuild) {
-    if (!build_engine(self, settings, false)) return GST_FLOW_ERROR;
-  } else if (reconfigure && !apply_options(self, settings)) {
-    return GST_FLOW_ERROR;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
   try {
+    bool rebuild, reconfigure;
+    Settings settings;
+    {
+      // One snapshot: settings changed together are used together.
+      std::lock_guard<std::mutex> g(s->lock);
+      rebuild = s->model_changed || !s->engine;
+      reconfigure = s->options_changed;
+      s->model_changed = s->options_changed = false;
+      settings = s->live;
+    }
+    if (rebuild) {
+      if (!build_engine(self, settings, false)) return GST_FLOW_ERROR;
+    } else if (reconfigure && !apply_options(self, settings)) {
+      return GST_FLOW_ERROR;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     s->engine->process(sapnet::gst::view_of(in), sapnet::gst::view_of(out));
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::lock_guard<std::mutex> g(s->lock);
+    s->frames++;
+    s->total_ms += ms;
+    s->last_ms = ms;
+    return GST_FLOW_OK;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed: %s", e.what()), (nullptr));
-    return GST_FLOW_ERROR;
   } catch (...) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed: unknown exception."), (nullptr));
-    return GST_FLOW_ERROR;
   }
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  std::lock_guard<std::mutex> g(s->lock);
-  s->frames++;
-  s->total_ms += ms;
-  s->last_ms = ms;
-  return GST_FLOW_OK;
+  return GST_FLOW_ERROR;
 }
 
 static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const GValue *value,
