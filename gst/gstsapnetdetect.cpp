@@ -8,19 +8,30 @@
  * "class-id" (int) and "confidence" (double). Two output styles are understood (output-format):
  * torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict, or scripted torchvision's
  * (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h, objectness, class scores;
- * class-wise NMS is applied here). Frames are given to the network as RGB in [0, 1], resized to
- * input-width x input-height (0: the frame's size) and normalised as (x - mean) / std.
+ * class-wise NMS is applied here; multi-label=true makes every class of a box above the threshold a
+ * candidate, as YOLOv5's evaluation does). Frames are given to the network as RGB in [0, 1],
+ * brought to input-width x input-height (0: the frame's size) by resize=stretch or, keeping the
+ * aspect ratio, resize=letterbox (scaled to fit, centred, the border filled with pad-value, as
+ * YOLOv5 expects), and normalised as (x - mean) / std. Boxes are mapped back to frame pixels.
  *
  * With overlay=true the boxes are drawn into the frame: a 2-pixel outline in a colour per class and
  * a small filled tab of that colour in the top-left corner (no text; the class is in the meta).
  * NV12 and I420 frames get grey outlines on the luma plane.
  *
  * detections-file writes the detections as a COCO results list
- * ([{image_id, category_id, bbox [x, y, w, h], score}], category_id = the model's class id) at the
- * end of the stream (EOS) and when the element stops; frame N has image_id image-id + N.
+ * ([{image_id, category_id, bbox [x, y, w, h], score}]) at the end of the stream (EOS) and when
+ * the element stops. category_id is the model's class id, or the COCO category that category-map
+ * gives it (a COCO annotation file: class i is its i-th category in id order). Frame N has
+ * image_id image-ids[N] when image-ids lists them (one per frame), else image-id + N.
  * `sapnet eval-detect` scores such a file. A file that cannot be created fails the start.
  *
- * ## Example launch line
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 filesrc location=000000000139.jpg ! jpegdec ! videoconvert ! \
+ *     sapnetdetect model-location=yolov5n_640.torchscript output-format=yolo input-width=640 \
+ *     input-height=640 resize=letterbox score-threshold=0.001 nms-threshold=0.6 multi-label=true \
+ *     category-map=instances_val2017.json image-id=139 detections-file=dt.json ! fakesink
+ * ]|
  * |[
  * gst-launch-1.0 filesrc location=street.mp4 ! decodebin ! videoconvert ! sapnetderain ! \
  *     sapnetdetect model-location=fasterrcnn.pt labels-file=coco.txt overlay=true ! \
@@ -63,6 +74,12 @@ enum {
   PROP_OVERLAY,
   PROP_DETECTIONS_FILE,
   PROP_IMAGE_ID,
+  PROP_IMAGE_IDS,
+  PROP_RESIZE,
+  PROP_PAD_VALUE,
+  PROP_MULTI_LABEL,
+  PROP_MAX_DETECTIONS,
+  PROP_CATEGORY_MAP,
 };
 
 #define DEFAULT_DEVICE "auto"
@@ -73,6 +90,10 @@ enum {
 #define DEFAULT_STD "1,1,1"
 #define DEFAULT_OVERLAY FALSE
 #define DEFAULT_IMAGE_ID 0
+#define DEFAULT_RESIZE SAPNET_DETECT_RESIZE_STRETCH
+#define DEFAULT_PAD_VALUE 114.0
+#define DEFAULT_MULTI_LABEL FALSE
+#define DEFAULT_MAX_DETECTIONS 0
 
 typedef enum { SAPNET_DETECT_OUTPUT_TORCHVISION, SAPNET_DETECT_OUTPUT_YOLO } SapnetDetectOutput;
 
@@ -85,6 +106,22 @@ static GType sapnet_detect_output_get_type(void) {
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("SapnetDetectOutput", values));
+  return type;
+}
+
+typedef enum { SAPNET_DETECT_RESIZE_STRETCH, SAPNET_DETECT_RESIZE_LETTERBOX } SapnetDetectResize;
+
+static GType sapnet_detect_resize_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {SAPNET_DETECT_RESIZE_STRETCH, "Resize to the input size (the aspect ratio may change)",
+       "stretch"},
+      {SAPNET_DETECT_RESIZE_LETTERBOX,
+       "Scale to fit keeping the aspect ratio, centre, fill the border with pad-value (YOLOv5)",
+       "letterbox"},
+      {0, nullptr, nullptr}};
+  if (g_once_init_enter(&type))
+    g_once_init_leave(&type, g_enum_register_static("SapnetDetectResize", values));
   return type;
 }
 
@@ -101,10 +138,17 @@ struct DetectState {
   std::string labels_file, detections_file;
   bool overlay = DEFAULT_OVERLAY;
   gint64 image_id = DEFAULT_IMAGE_ID;
+  std::string image_ids, category_map;
+  int resize = DEFAULT_RESIZE;
+  double pad_value = DEFAULT_PAD_VALUE;
+  bool multi_label = DEFAULT_MULTI_LABEL;
+  int max_detections = DEFAULT_MAX_DETECTIONS;
 
   // Streaming thread (and start/stop, serialised with it) only.
   std::unique_ptr<sapnet::Detector> detector;
   std::vector<std::string> labels;
+  std::vector<int64_t> frame_ids;       // image-ids, parsed
+  sapnet::gst::CategoryMap categories;  // category-map, read (empty: class ids as they are)
   nlohmann::json results = nlohmann::json::array();
   std::string results_path;
   bool results_unsaved = false;  // results changed since they were last written
@@ -130,7 +174,7 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
   auto *self = GST_SAPNET_DETECT(trans);
   DetectState *s = self->state;
   sapnet::DetectorOptions o;
-  std::string labels_file, mean, stdev;
+  std::string labels_file, mean, stdev, image_ids, category_map;
   {
     std::lock_guard<std::mutex> g(s->lock);
     o.model_path = s->model_location;
@@ -141,7 +185,13 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
     o.nms_threshold = static_cast<float>(s->nms_threshold);
     o.input_width = s->input_width;
     o.input_height = s->input_height;
+    o.resize = s->resize == SAPNET_DETECT_RESIZE_LETTERBOX ? sapnet::ResizeMode::kLetterbox
+                                                           : sapnet::ResizeMode::kStretch;
+    o.pad_value = static_cast<float>(s->pad_value / 255.0);
+    o.multi_label = s->multi_label;
+    o.max_detections = s->max_detections;
     mean = s->mean, stdev = s->std, labels_file = s->labels_file;
+    image_ids = s->image_ids, category_map = s->category_map;
     s->results_path = s->detections_file;
   }
   if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
@@ -164,6 +214,22 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
     }
   }
   try {
+    s->frame_ids = sapnet::gst::parse_id_list(image_ids);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid image-ids: %s", e.what()), (nullptr));
+    return FALSE;
+  }
+  try {
+    s->categories = category_map.empty() ? sapnet::gst::CategoryMap()
+                                         : sapnet::gst::read_category_map(category_map);
+  } catch (const std::exception &e) {
+    GST_ELEMENT_ERROR(
+        self, RESOURCE, OPEN_READ,
+        ("Could not read the category map \"%s\": %s", category_map.c_str(), e.what()),
+        ("%s", e.what()));
+    return FALSE;
+  }
+  try {
     s->labels = labels_file.empty() ? std::vector<std::string>()
                                     : sapnet::gst::read_class_names(labels_file);
   } catch (const std::exception &e) {
@@ -172,6 +238,8 @@ static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
                       ("%s", e.what()));
     return FALSE;
   }
+  // Without a labels file, the category map's names (a COCO file's) name the classes.
+  if (s->labels.empty()) s->labels = s->categories.names;
   try {
     s->detector = std::make_unique<sapnet::Detector>(o);
   } catch (const std::exception &e) {
@@ -265,7 +333,16 @@ static GstFlowReturn gst_sapnet_detect_transform_frame_ip(GstVideoFilter *filter
   const sapnet::FrameView view = sapnet::gst::view_of(frame);
   try {
     const std::vector<sapnet::Detection> dets = s->detector->detect(view);
-    const gint64 image_id = first_id + static_cast<gint64>(s->frames++);
+    const guint64 frame_no = s->frames++;
+    if (!s->frame_ids.empty() && frame_no >= s->frame_ids.size()) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED,
+                        ("Frame %" G_GUINT64_FORMAT " has no image id: image-ids lists %zu",
+                         frame_no, s->frame_ids.size()),
+                        (nullptr));
+      return GST_FLOW_ERROR;
+    }
+    const gint64 image_id =
+        s->frame_ids.empty() ? first_id + static_cast<gint64>(frame_no) : s->frame_ids[frame_no];
     for (const sapnet::Detection &d : dets) {
       const std::string name = sapnet::gst::class_name(s->labels, d.class_id);
       const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
@@ -281,8 +358,19 @@ static GstFlowReturn gst_sapnet_detect_transform_frame_ip(GstVideoFilter *filter
         sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2,
                          6);
       if (!s->results_path.empty()) {
+        int64_t category = d.class_id;
+        if (!s->categories.ids.empty()) {
+          if (d.class_id < 0 || size_t(d.class_id) >= s->categories.ids.size()) {
+            GST_ELEMENT_ERROR(self, STREAM, FAILED,
+                              ("The detector found class %d, but category-map has %zu categories",
+                               d.class_id, s->categories.ids.size()),
+                              (nullptr));
+            return GST_FLOW_ERROR;
+          }
+          category = s->categories.ids[d.class_id];
+        }
         s->results.push_back({{"image_id", image_id},
-                              {"category_id", d.class_id},
+                              {"category_id", category},
                               {"bbox", {d.x, d.y, d.w, d.h}},
                               {"score", d.score}});
         s->results_unsaved = true;
@@ -350,6 +438,24 @@ static void gst_sapnet_detect_set_property(GObject *object, guint prop_id, const
     case PROP_IMAGE_ID:
       s->image_id = g_value_get_int64(value);
       break;
+    case PROP_IMAGE_IDS:
+      set_string(&s->image_ids, value);
+      break;
+    case PROP_RESIZE:
+      s->resize = g_value_get_enum(value);
+      break;
+    case PROP_PAD_VALUE:
+      s->pad_value = g_value_get_double(value);
+      break;
+    case PROP_MULTI_LABEL:
+      s->multi_label = g_value_get_boolean(value);
+      break;
+    case PROP_MAX_DETECTIONS:
+      s->max_detections = g_value_get_int(value);
+      break;
+    case PROP_CATEGORY_MAP:
+      set_string(&s->category_map, value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -399,6 +505,24 @@ static void gst_sapnet_detect_get_property(GObject *object, guint prop_id, GValu
       break;
     case PROP_IMAGE_ID:
       g_value_set_int64(value, s->image_id);
+      break;
+    case PROP_IMAGE_IDS:
+      g_value_set_string(value, str(s->image_ids));
+      break;
+    case PROP_RESIZE:
+      g_value_set_enum(value, s->resize);
+      break;
+    case PROP_PAD_VALUE:
+      g_value_set_double(value, s->pad_value);
+      break;
+    case PROP_MULTI_LABEL:
+      g_value_set_boolean(value, s->multi_label);
+      break;
+    case PROP_MAX_DETECTIONS:
+      g_value_set_int(value, s->max_detections);
+      break;
+    case PROP_CATEGORY_MAP:
+      g_value_set_string(value, str(s->category_map));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -498,6 +622,43 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
                          "COCO image_id of the first frame in detections-file; frame N gets "
                          "image-id + N",
                          G_MININT64, G_MAXINT64, DEFAULT_IMAGE_ID, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_IMAGE_IDS,
+      g_param_spec_string("image-ids", "Image ids",
+                          "COCO image_id of each frame in detections-file, \"id0,id1,...\" "
+                          "(frame N gets the N-th; a frame beyond the list is an error); "
+                          "overrides image-id",
+                          nullptr, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_RESIZE,
+      g_param_spec_enum("resize", "Resize",
+                        "How frames are brought to input-width x input-height: stretched, or "
+                        "letterboxed (aspect ratio kept, border filled with pad-value)",
+                        sapnet_detect_resize_get_type(), DEFAULT_RESIZE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PAD_VALUE,
+      g_param_spec_double("pad-value", "Pad value",
+                          "Letterbox border value on the 0..255 scale, every channel, before "
+                          "mean/std (YOLOv5: 114)",
+                          0, 255, DEFAULT_PAD_VALUE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MULTI_LABEL,
+      g_param_spec_boolean("multi-label", "Multi-label",
+                           "YOLO: every class of a box scoring at least score-threshold is a "
+                           "candidate (as YOLOv5's COCO evaluation does), not only the best",
+                           DEFAULT_MULTI_LABEL, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_DETECTIONS,
+      g_param_spec_int("max-detections", "Maximum detections",
+                       "Keep the best this many boxes per frame after NMS (0: all; YOLOv5: 300)", 0,
+                       G_MAXINT, DEFAULT_MAX_DETECTIONS, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_CATEGORY_MAP,
+      g_param_spec_string("category-map", "Category map",
+                          "Class index to category_id for detections-file: a COCO annotation "
+                          "file (class i = its i-th category in id order; the names label the "
+                          "classes unless labels-file is set) or one id per line",
+                          nullptr, rw));
 
   gst_element_class_set_static_metadata(
       element_class, "SAPNet TorchScript object detection", "Filter/Analyzer/Video",
@@ -512,6 +673,7 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_detect_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_sapnet_detect_transform_frame_ip);
   gst_type_mark_as_plugin_api(sapnet_detect_output_get_type(), static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(sapnet_detect_resize_get_type(), static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_sapnet_detect_init(GstSapnetDetect *self) {

@@ -4,12 +4,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "error.h"
 
@@ -52,6 +55,82 @@ std::vector<std::string> read_class_names(const std::string &path) {
 std::string class_name(const std::vector<std::string> &names, int id) {
   if (id >= 0 && size_t(id) < names.size() && !names[id].empty()) return names[id];
   return "class-" + std::to_string(id);
+}
+
+CategoryMap read_category_map(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open the category map (" + std::strerror(errno) + ")");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  CategoryMap map;
+  const size_t first = s.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && s[first] == '{') {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(s);
+    } catch (const std::exception &e) {
+      throw Error(path + ": not valid JSON (" + e.what() + ")");
+    }
+    const auto it = j.find("categories");
+    if (it == j.end() || !it->is_array() || it->empty())
+      throw Error(path + ": no 'categories' list (expected a COCO annotation file)");
+    std::vector<std::pair<int64_t, std::string>> cats;
+    for (size_t k = 0; k < it->size(); ++k) {
+      const auto &c = (*it)[k];
+      if (!c.is_object() || !c.contains("id") || !c["id"].is_number_integer())
+        throw Error(path + ": categories[" + std::to_string(k) + "] has no integer 'id'");
+      const auto name = c.find("name");
+      cats.emplace_back(c["id"].get<int64_t>(),
+                        name != c.end() && name->is_string() ? name->get<std::string>() : "");
+    }
+    std::stable_sort(cats.begin(), cats.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    for (size_t k = 1; k < cats.size(); ++k)
+      if (cats[k].first == cats[k - 1].first)
+        throw Error(path + ": category id " + std::to_string(cats[k].first) + " appears twice");
+    for (const auto &c : cats) {
+      map.ids.push_back(c.first);
+      map.names.push_back(c.second);
+    }
+    return map;
+  }
+  std::istringstream lines(s);
+  int line_no = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++line_no;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() && lines.peek() == EOF) break;
+    char *end = nullptr;
+    errno = 0;
+    const long long id = std::strtoll(line.c_str(), &end, 10);
+    if (line.empty() || end == line.c_str() || *end || errno == ERANGE)
+      throw Error(path + ": line " + std::to_string(line_no) + " \"" + line +
+                  "\" is not a category id (one integer per line, or a COCO annotation file)");
+    map.ids.push_back(id);
+    map.names.emplace_back();
+  }
+  if (map.ids.empty()) throw Error(path + ": no category ids");
+  return map;
+}
+
+std::vector<int64_t> parse_id_list(const std::string &text) {
+  std::vector<int64_t> ids;
+  const char *p = text.c_str();
+  for (;;) {
+    while (*p == ' ' || *p == ',' || *p == '\t' || *p == '\n') ++p;
+    if (!*p) break;
+    char *end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(p, &end, 10);
+    if (end == p || errno == ERANGE ||
+        (*end && *end != ' ' && *end != ',' && *end != '\t' && *end != '\n'))
+      throw Error("\"" + text.substr(0, 40) + (text.size() > 40 ? "..." : "") +
+                  "\" is not a list of integer ids (\"139,285,632\")");
+    ids.push_back(v);
+    p = end;
+  }
+  return ids;
 }
 
 std::string format_location(const std::string &pattern, uint64_t index) {

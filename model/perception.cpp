@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <sstream>
 
 #include "engine.h"
@@ -61,8 +62,37 @@ void check_input_options(const PerceptionInput &o) {
   if (o.input_width < 0 || o.input_height < 0)
     throw Error("input size " + std::to_string(o.input_width) + "x" +
                 std::to_string(o.input_height) + ": must be positive (or 0 for the frame size)");
+  if (!(o.pad_value >= 0 && o.pad_value <= 1))
+    throw Error("letterbox pad value must be in [0, 1], got " + std::to_string(o.pad_value));
   for (float s : o.std)
     if (!(s > 0)) throw Error("normalisation std must be positive, got " + std::to_string(s));
+}
+
+// Where the frame lies in the network input: input pixel = frame pixel x scale + pad, over
+// content_w x content_h pixels of the in_w x in_h input.
+struct InputGeometry {
+  int in_w = 0, in_h = 0;
+  int content_w = 0, content_h = 0;
+  int pad_x = 0, pad_y = 0;
+  double scale_x = 1, scale_y = 1;
+};
+
+InputGeometry input_geometry(const PerceptionInput &o, int frame_w, int frame_h) {
+  InputGeometry g;
+  g.in_w = o.input_width ? o.input_width : frame_w;
+  g.in_h = o.input_height ? o.input_height : frame_h;
+  if (o.resize == ResizeMode::kLetterbox && (g.in_w != frame_w || g.in_h != frame_h)) {
+    const double r = std::min(double(g.in_w) / frame_w, double(g.in_h) / frame_h);
+    g.content_w = std::clamp(static_cast<int>(std::lround(frame_w * r)), 1, g.in_w);
+    g.content_h = std::clamp(static_cast<int>(std::lround(frame_h * r)), 1, g.in_h);
+    g.pad_x = (g.in_w - g.content_w) / 2;
+    g.pad_y = (g.in_h - g.content_h) / 2;
+    g.scale_x = g.scale_y = r;
+  } else {
+    g.content_w = g.in_w, g.content_h = g.in_h;
+    g.scale_x = double(g.in_w) / frame_w, g.scale_y = double(g.in_h) / frame_h;
+  }
+  return g;
 }
 
 // The module, its device, and how frames become its input.
@@ -90,19 +120,23 @@ class TorchScriptRunner {
     list_input_ = args[1].type()->kind() == c10::TypeKind::ListType;
   }
 
-  // The frame as network input: RGB [0, 1], resized, normalised; on the device.
-  // Sets the input size used.
-  c10::IValue input(const FrameView &frame, int *in_w, int *in_h) {
+  // The frame as network input: RGB [0, 1], stretched or letterboxed, normalised; on the device.
+  // Sets where the frame lies in it.
+  c10::IValue input(const FrameView &frame, InputGeometry *g) {
     check_frame(frame, "perception input");
     planar_.resize(size_t(3) * frame.width * frame.height);
     frame_to_planar_rgb(frame, planar_.data());
     torch::Tensor x =
         torch::from_blob(planar_.data(), {1, 3, frame.height, frame.width}, torch::kFloat);
-    *in_w = options_.input_width ? options_.input_width : frame.width;
-    *in_h = options_.input_height ? options_.input_height : frame.height;
+    *g = input_geometry(options_, frame.width, frame.height);
     x = x.to(device_);
-    if (*in_w != frame.width || *in_h != frame.height)
-      x = torch::upsample_bilinear2d(x, {*in_h, *in_w}, false);
+    if (g->content_w != frame.width || g->content_h != frame.height)
+      x = torch::upsample_bilinear2d(x, {g->content_h, g->content_w}, false);
+    if (g->content_w != g->in_w || g->content_h != g->in_h) {
+      torch::Tensor canvas = torch::full({1, 3, g->in_h, g->in_w}, options_.pad_value, x.options());
+      canvas.narrow(2, g->pad_y, g->content_h).narrow(3, g->pad_x, g->content_w).copy_(x);
+      x = canvas;
+    }
     const auto &m = options_.mean, &s = options_.std;
     if (m != std::array<float, 3>{0, 0, 0} || s != std::array<float, 3>{1, 1, 1}) {
       const auto mean = torch::tensor({m[0], m[1], m[2]}).view({1, 3, 1, 1}).to(device_);
@@ -195,7 +229,7 @@ std::vector<Detection> decode_torchvision(const c10::IValue &out, float threshol
   return dets;
 }
 
-std::vector<Detection> decode_yolo(const c10::IValue &out, float threshold) {
+std::vector<Detection> decode_yolo(const c10::IValue &out, float threshold, bool multi_label) {
   c10::IValue v = out;
   if ((v.isTuple() && !v.toTupleRef().elements().empty() &&
        v.toTupleRef().elements()[0].isTensor()))
@@ -212,31 +246,44 @@ std::vector<Detection> decode_yolo(const c10::IValue &out, float threshold) {
   const int64_t rows = t.size(0), cols = t.size(1);
   const float *p = t.data_ptr<float>();
   std::vector<Detection> dets;
-  for (int64_t i = 0; i < rows; ++i) {
-    const float *r = p + i * cols;
-    const int64_t best = std::max_element(r + 5, r + cols) - (r + 5);
-    const float score = r[4] * r[5 + best];
-    if (!(score >= threshold)) continue;
+  const auto add = [&](const float *r, int64_t cls, float score) {
     Detection d;
     d.w = r[2], d.h = r[3];
     d.x = r[0] - d.w / 2, d.y = r[1] - d.h / 2;
-    d.class_id = static_cast<int>(best);
+    d.class_id = static_cast<int>(cls);
     d.score = score;
     dets.push_back(d);
+  };
+  for (int64_t i = 0; i < rows; ++i) {
+    const float *r = p + i * cols;
+    // Class scores are at most 1: a box whose objectness is under the threshold has no class
+    // above it (and a NaN objectness none at all).
+    if (!(r[4] >= threshold)) continue;
+    if (multi_label) {
+      for (int64_t c = 5; c < cols; ++c)
+        if (r[4] * r[c] >= threshold) add(r, c - 5, r[4] * r[c]);
+      continue;
+    }
+    const int64_t best = std::max_element(r + 5, r + cols) - (r + 5);
+    const float score = r[4] * r[5 + best];
+    if (score >= threshold) add(r, best, score);
   }
   return dets;
 }
 
-// From network-input pixels to frame pixels, clipped to the frame; empty boxes dropped.
-std::vector<Detection> to_frame(std::vector<Detection> dets, int in_w, int in_h, int frame_w,
+// From network-input pixels to frame pixels (undoing the stretch or letterbox), clipped to the
+// frame; empty boxes dropped.
+std::vector<Detection> to_frame(std::vector<Detection> dets, const InputGeometry &g, int frame_w,
                                 int frame_h) {
-  const float sx = float(frame_w) / in_w, sy = float(frame_h) / in_h;
   std::vector<Detection> out;
+  const auto fx = [&](float x) {
+    return std::clamp(float((x - g.pad_x) / g.scale_x), 0.f, float(frame_w));
+  };
+  const auto fy = [&](float y) {
+    return std::clamp(float((y - g.pad_y) / g.scale_y), 0.f, float(frame_h));
+  };
   for (Detection d : dets) {
-    float x0 = std::clamp(d.x * sx, 0.f, float(frame_w)),
-          y0 = std::clamp(d.y * sy, 0.f, float(frame_h));
-    float x1 = std::clamp((d.x + d.w) * sx, 0.f, float(frame_w)),
-          y1 = std::clamp((d.y + d.h) * sy, 0.f, float(frame_h));
+    const float x0 = fx(d.x), y0 = fy(d.y), x1 = fx(d.x + d.w), y1 = fy(d.y + d.h);
     if (!(x1 > x0 && y1 > y0)) continue;
     d.x = x0, d.y = y0, d.w = x1 - x0, d.h = y1 - y0;
     out.push_back(d);
@@ -258,17 +305,31 @@ float box_iou(const Detection &a, const Detection &b) {
 std::vector<Detection> non_maximum_suppression(std::vector<Detection> boxes, float iou_threshold) {
   std::stable_sort(boxes.begin(), boxes.end(),
                    [](const Detection &a, const Detection &b) { return a.score > b.score; });
-  std::vector<Detection> kept;
-  for (const Detection &d : boxes) {
-    bool suppressed = false;
-    for (const Detection &k : kept)
-      if (k.class_id == d.class_id && box_iou(k, d) > iou_threshold) {
-        suppressed = true;
-        break;
+  // Boxes only suppress boxes of their own class: each class is suppressed on its own (in the
+  // order above), which keeps thousands of low-scoring candidates of 80 classes fast.
+  std::map<int, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < boxes.size(); ++i) by_class[boxes[i].class_id].push_back(i);
+  std::vector<char> keep(boxes.size(), 0);
+  std::vector<size_t> kept;
+  for (const auto &entry : by_class) {
+    kept.clear();
+    for (size_t i : entry.second) {
+      bool suppressed = false;
+      for (size_t k : kept)
+        if (box_iou(boxes[k], boxes[i]) > iou_threshold) {
+          suppressed = true;
+          break;
+        }
+      if (!suppressed) {
+        kept.push_back(i);
+        keep[i] = 1;
       }
-    if (!suppressed) kept.push_back(d);
+    }
   }
-  return kept;
+  std::vector<Detection> out;
+  for (size_t i = 0; i < boxes.size(); ++i)
+    if (keep[i]) out.push_back(boxes[i]);
+  return out;
 }
 
 struct Detector::Impl {
@@ -284,6 +345,9 @@ Detector::Detector(const DetectorOptions &options) {
   if (!(options.nms_threshold >= 0 && options.nms_threshold <= 1))
     throw Error("NMS IoU threshold must be in [0, 1], got " +
                 std::to_string(options.nms_threshold));
+  if (options.max_detections < 0)
+    throw Error("maximum detections must be 0 (all) or more, got " +
+                std::to_string(options.max_detections));
   impl_ = std::make_unique<Impl>(options);
 }
 
@@ -291,14 +355,16 @@ Detector::~Detector() = default;
 
 std::vector<Detection> Detector::detect(const FrameView &frame) {
   c10::InferenceMode guard;
-  int in_w = 0, in_h = 0;
-  const c10::IValue out = impl_->runner.run(impl_->runner.input(frame, &in_w, &in_h));
+  InputGeometry g;
+  const c10::IValue out = impl_->runner.run(impl_->runner.input(frame, &g));
   const DetectorOptions &o = impl_->options;
   std::vector<Detection> dets = o.output == DetectorOutput::kYolo
-                                    ? decode_yolo(out, o.score_threshold)
+                                    ? decode_yolo(out, o.score_threshold, o.multi_label)
                                     : decode_torchvision(out, o.score_threshold);
   dets = non_maximum_suppression(std::move(dets), o.nms_threshold);
-  return to_frame(std::move(dets), in_w, in_h, frame.width, frame.height);
+  dets = to_frame(std::move(dets), g, frame.width, frame.height);
+  if (o.max_detections > 0 && dets.size() > size_t(o.max_detections)) dets.resize(o.max_detections);
+  return dets;
 }
 
 const DetectorOptions &Detector::options() const {
@@ -318,8 +384,8 @@ Segmenter::~Segmenter() = default;
 
 ClassMap Segmenter::segment(const FrameView &frame) {
   c10::InferenceMode guard;
-  int in_w = 0, in_h = 0;
-  const c10::IValue out = impl_->runner.run(impl_->runner.input(frame, &in_w, &in_h));
+  InputGeometry g;
+  const c10::IValue out = impl_->runner.run(impl_->runner.input(frame, &g));
   constexpr const char *expected =
       "expected segmentation logits 1 x C x H x W (C <= 256), or a dict holding them under "
       "\"out\"";
@@ -342,12 +408,18 @@ ClassMap Segmenter::segment(const FrameView &frame) {
   map.width = frame.width, map.height = frame.height;
   map.num_classes = static_cast<int>(logits.size(1));
   map.ids.resize(size_t(frame.width) * frame.height);
-  // Nearest neighbour, as torch's 'nearest': source index floor(dst * src / dst_size).
+  // Nearest neighbour, as torch's 'nearest' (source index floor(dst * src / dst_size)), over the
+  // part of the logits that covers the frame: all of them, or the inside of the letterbox.
+  const auto source = [](int64_t dst, int64_t dst_size, int64_t pad, int64_t content, int64_t in,
+                         int64_t src_size) {
+    return std::min<int64_t>((pad * dst_size + dst * content) * src_size / (in * dst_size),
+                             src_size - 1);
+  };
   std::vector<int64_t> col(frame.width);
   for (int x = 0; x < frame.width; ++x)
-    col[x] = std::min<int64_t>(int64_t(x) * w / frame.width, w - 1);
+    col[x] = source(x, frame.width, g.pad_x, g.content_w, g.in_w, w);
   for (int y = 0; y < frame.height; ++y) {
-    const uint8_t *src = a + std::min<int64_t>(int64_t(y) * h / frame.height, h - 1) * w;
+    const uint8_t *src = a + source(y, frame.height, g.pad_y, g.content_h, g.in_h, h) * w;
     uint8_t *dst = map.ids.data() + size_t(y) * frame.width;
     for (int x = 0; x < frame.width; ++x) dst[x] = src[col[x]];
   }

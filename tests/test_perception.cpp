@@ -146,6 +146,115 @@ TEST(Perception, YoloThresholdAndClassWiseNms) {
   EXPECT_FLOAT_EQ(dets[0].h, 10);
 }
 
+// YOLO rows that see the input: row 0, the middle half of the input, class 0, objectness = the
+// red value of the input's top-left pixel (the letterbox border when there is one); row 1, the
+// whole input, class 1, objectness = the red value at the input's centre.
+constexpr const char *kPixelYolo = R"(
+def forward(self, x):
+    h = float(x.size(2))
+    w = float(x.size(3))
+    corner = float(x[0, 0, 0, 0])
+    centre = float(x[0, 0, x.size(2) // 2, x.size(3) // 2])
+    return (torch.tensor([[[0.5 * w, 0.5 * h, 0.5 * w, 0.5 * h, corner, 1.0, 0.0],
+                           [0.5 * w, 0.5 * h, w, h, centre, 0.0, 1.0]]]), )
+)";
+
+TEST(Perception, LetterboxPadsCentresAndMapsBoxesBack) {
+  TempDir dir;
+  auto o = detector_options(testing::save_module(dir / "p.pt", kPixelYolo), DetectorOutput::kYolo);
+  o.input_width = o.input_height = 64;
+  o.score_threshold = 0.01f;
+  o.nms_threshold = 1;
+  o.resize = ResizeMode::kLetterbox;
+  // 128 x 64 -> scale 0.5, 64 x 32 in the middle: 16 rows of border above and below.
+  Frame wide(128, 64, 200);
+  auto dets = Detector(o).detect(wide.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_EQ(dets[0].class_id, 1);  // the centre: the frame, 200/255
+  EXPECT_NEAR(dets[0].score, 200 / 255.0, 1e-6);
+  EXPECT_FLOAT_EQ(dets[0].x, 0);  // the whole input is the frame and border: clipped
+  EXPECT_FLOAT_EQ(dets[0].y, 0);
+  EXPECT_FLOAT_EQ(dets[0].w, 128);
+  EXPECT_FLOAT_EQ(dets[0].h, 64);
+  EXPECT_EQ(dets[1].class_id, 0);  // the corner: the border, 114/255
+  EXPECT_NEAR(dets[1].score, 114 / 255.0, 1e-6);
+  // Input (16,16)-(48,48): x / 0.5, (y - 16) / 0.5.
+  EXPECT_FLOAT_EQ(dets[1].x, 32);
+  EXPECT_FLOAT_EQ(dets[1].y, 0);
+  EXPECT_FLOAT_EQ(dets[1].w, 64);
+  EXPECT_FLOAT_EQ(dets[1].h, 64);
+
+  // The pad value (before normalisation) is what the border holds.
+  o.pad_value = 0.5f;
+  o.mean = {0.25f, 0, 0};
+  dets = Detector(o).detect(wide.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_NEAR(dets[1].score, 0.25, 1e-6);
+  o.pad_value = 0.25f;  // normalised to 0: the corner box falls under the threshold
+  EXPECT_EQ(Detector(o).detect(wide.view).size(), 1u);
+  o.mean = {0, 0, 0};
+
+  // An odd border: 100 x 61 -> scale 0.64, 64 x 39 (round(39.04)), 12 rows above, 13 below.
+  Frame odd(100, 61, 200);
+  o.pad_value = 114.f / 255;
+  dets = Detector(o).detect(odd.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_NEAR(dets[1].x, 16 / 0.64, 1e-4);
+  EXPECT_NEAR(dets[1].y, (16 - 12) / 0.64, 1e-4);
+  EXPECT_NEAR(dets[1].w, 32 / 0.64, 1e-4);
+  EXPECT_NEAR(dets[1].h, 32 / 0.64, 1e-4);
+
+  // A frame of the input's size is not resized or padded: no border, the corner is the frame.
+  Frame same(64, 64, 200);
+  dets = Detector(o).detect(same.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_NEAR(dets[1].score, 200 / 255.0, 1e-6);
+
+  // Stretched, there is no border either: both rows see the frame (equal scores: row 0 first).
+  o.resize = ResizeMode::kStretch;
+  dets = Detector(o).detect(wide.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_EQ(dets[0].class_id, 0);
+  EXPECT_NEAR(dets[0].score, 200 / 255.0, 1e-6);
+  EXPECT_FLOAT_EQ(dets[0].x, 32);
+  EXPECT_FLOAT_EQ(dets[0].y, 16);
+  EXPECT_FLOAT_EQ(dets[0].h, 32);
+
+  o.pad_value = 2;
+  EXPECT_NE(error_of([&] { Detector d(o); }).find("pad value"), std::string::npos);
+}
+
+TEST(Perception, YoloMultiLabelAndMaxDetections) {
+  TempDir dir;
+  auto o = detector_options(testing::save_module(dir / "y.pt", testing::kYoloDetector),
+                            DetectorOutput::kYolo);
+  o.score_threshold = 0.05f;
+  o.nms_threshold = 0.5f;
+  Frame f(100, 100);
+  // Best class only: A (class 0, .81), C (class 1, .81), E (.54), D (.25); B suppressed by A.
+  auto dets = Detector(o).detect(f.view);
+  ASSERT_EQ(dets.size(), 4u);
+  // Every class above .05: also D's class 1 (.5 x .2 = .10); A's class 1 (.09) and B's (.08)
+  // are suppressed by C's, C's class 0 (.09) by A's.
+  o.multi_label = true;
+  dets = Detector(o).detect(f.view);
+  ASSERT_EQ(dets.size(), 5u);
+  EXPECT_EQ(dets[4].class_id, 1);
+  EXPECT_NEAR(dets[4].score, 0.10, 1e-6);
+  EXPECT_FLOAT_EQ(dets[4].x, 75);
+  // Above .3 only best classes score: A, C and E (D's .25 is under).
+  o.score_threshold = 0.3f;
+  EXPECT_EQ(Detector(o).detect(f.view).size(), 3u);
+  o.score_threshold = 0.05f;
+  o.max_detections = 2;  // the best two
+  dets = Detector(o).detect(f.view);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_NEAR(dets[0].score, 0.81, 1e-6);
+  EXPECT_NEAR(dets[1].score, 0.81, 1e-6);
+  o.max_detections = -1;
+  EXPECT_FALSE(error_of([&] { Detector d(o); }).empty());
+}
+
 TEST(Perception, NmsAndIou) {
   Detection a{0, 0, 10, 10, 0, 0.9f}, b{5, 0, 10, 10, 0, 0.8f}, c{5, 0, 10, 10, 1, 0.7f};
   EXPECT_NEAR(box_iou(a, b), 50.0 / 150.0, 1e-6);
@@ -173,6 +282,33 @@ TEST(Perception, SegmenterArgmaxAtFrameSize) {
         ASSERT_EQ(map.ids[y * 10 + x], testing::segmenter_class(x, y, 10, 7))
             << "dict " << dict << " at " << x << "," << y;
   }
+}
+
+// Logits 1 x 4 x 1 x 4: class c wins in column c.
+constexpr const char *kColumnSegmenter = R"(
+def forward(self, x):
+    out = torch.zeros([1, 4, 1, 4])
+    for c in range(4):
+        out[0, c, 0, c] = 1.0
+    return out
+)";
+
+TEST(Perception, SegmenterLetterboxMapsOnlyTheFramesPart) {
+  TempDir dir;
+  PerceptionInput o;
+  o.model_path = testing::save_module(dir / "c.pt", kColumnSegmenter);
+  o.input_width = o.input_height = 64;
+  Frame tall(64, 128, 90);  // letterboxed: 32 x 64 in the middle, columns 16..47 of 64
+  const ClassMap stretched = Segmenter(o).segment(tall.view);
+  o.resize = ResizeMode::kLetterbox;
+  const ClassMap boxed = Segmenter(o).segment(tall.view);
+  ASSERT_EQ(boxed.width, 64);
+  ASSERT_EQ(boxed.height, 128);
+  for (int y : {0, 127})
+    for (int x = 0; x < 64; ++x) {
+      EXPECT_EQ(stretched.ids[y * 64 + x], x / 16) << x;  // all four columns
+      EXPECT_EQ(boxed.ids[y * 64 + x], 1 + x / 32) << x;  // the inner two
+    }
 }
 
 TEST(Perception, MissingAndInvalidModelsNameTheFile_n) {
