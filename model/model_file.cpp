@@ -18,6 +18,7 @@ namespace {
 constexpr const char *kMetaRecord = "sapnet.json";
 constexpr const char *kFormatName = "sapnet-checkpoint";
 constexpr int kFormatVersion = 1;
+constexpr int kMaxJsonDepth = 64;
 
 const std::map<std::string, at::ScalarType> &dtype_names() {
   static const std::map<std::string, at::ScalarType> names = {
@@ -57,7 +58,14 @@ ModelFile load_checkpoint(caffe2::serialize::PyTorchStreamReader &archive) {
   model.format = "sapnet checkpoint";
   try {
     const nlohmann::json meta =
-        nlohmann::json::parse(std::string(static_cast<const char *>(data.get()), size));
+        nlohmann::json::parse(std::string(static_cast<const char *>(data.get()), size),
+                              [](int depth, nlohmann::json::parse_event_t, nlohmann::json &) {
+                                // Copying and printing json recurse once per level.
+                                if (depth > kMaxJsonDepth)
+                                  throw Error("sapnet.json nests deeper than " +
+                                              std::to_string(kMaxJsonDepth) + " levels");
+                                return true;
+                              });
     if (!meta.is_object() || meta.value("format", "") != kFormatName)
       throw Error("sapnet.json does not describe a checkpoint");
     const auto version_field = meta.find("version");
@@ -230,8 +238,7 @@ ModelFile load_model_file(const std::string &path) {
     throw Error(path + ": is a folder, not a model file");
   bool ours = false;
   try {
-    check_not_legacy_torch_file(path);
-    verify_zip_checksums(path);
+    check_torch_archive(path);
     caffe2::serialize::PyTorchStreamReader archive(path);
     if (archive.hasRecord(kMetaRecord)) {
       ours = true;

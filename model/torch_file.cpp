@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/versions.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -510,6 +511,19 @@ void check_not_legacy_torch_file(const std::string &path) {
       "torch.save(model.state_dict(), path) (PyTorch 1.6 or later)");
 }
 
+void check_torch_archive(const std::string &path) {
+  check_not_legacy_torch_file(path);
+  const uint64_t version = verify_zip_checksums(path);
+  if (version < caffe2::serialize::kMinSupportedFileFormatVersion ||
+      version > caffe2::serialize::kMaxSupportedFileFormatVersion)
+    throw Error("PyTorch archive format version " + std::to_string(version) +
+                (version > caffe2::serialize::kMaxSupportedFileFormatVersion
+                     ? " is newer than this LibTorch reads ("
+                     : " is not one this LibTorch reads (") +
+                std::to_string(caffe2::serialize::kMinSupportedFileFormatVersion) + ".." +
+                std::to_string(caffe2::serialize::kMaxSupportedFileFormatVersion) + ")");
+}
+
 void check_finite(const NamedTensors &tensors) {
   for (const auto &[name, tensor] : tensors) {
     if (!tensor.defined() || !at::isFloatingType(tensor.scalar_type()) || tensor.numel() == 0)
@@ -526,8 +540,7 @@ void check_finite(const NamedTensors &tensors) {
 NamedTensors read_torch_state_dict(const std::string &path) {
   check_readable(path);
   try {
-    check_not_legacy_torch_file(path);
-    verify_zip_checksums(path);
+    check_torch_archive(path);
     caffe2::serialize::PyTorchStreamReader archive(path);
     if (is_torchscript(archive))
       throw Error(

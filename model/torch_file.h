@@ -37,6 +37,11 @@ NamedTensors unpickle_state_dict(const std::string &pickle, const RecordReader &
 // Python pickle. Says how to convert it.
 void check_not_legacy_torch_file(const std::string &path);
 
+// Checks a PyTorch zip archive before LibTorch's reader opens it: not a legacy file, the zip checks
+// of verify_zip_checksums, a format version this LibTorch reads. Throws sapnet::Error without the
+// path.
+void check_torch_archive(const std::string &path);
+
 // Throws sapnet::Error (without a file name) naming the first floating-point tensor that holds NaN
 // or infinite values.
 void check_finite(const NamedTensors &tensors);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -135,9 +136,17 @@ void apply_zip64_extra(const uint8_t *extra, size_t len, uint64_t *uncompressed,
     throw Error("record " + name + ": zip64 sizes without a zip64 extra field");
 }
 
+// Record names as miniz compares them when LibTorch looks one up: ASCII case ignored.
+bool same_name(const std::string &a, const std::string &b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 }  // namespace
 
-void verify_zip_checksums(const std::string &path) {
+uint64_t verify_zip_checksums(const std::string &path) {
   File file(path);
   const Directory dir = find_directory(file);
   const auto central = file.read(dir.offset, dir.size, "the zip central directory");
@@ -153,7 +162,7 @@ void verify_zip_checksums(const std::string &path) {
     if (p + 46 > central.size() || le32(&central[p]) != 0x02014b50)
       throw Error("damaged zip central directory");
     Record r;
-    const uint16_t method = le16(&central[p + 10]);
+    const uint16_t flags = le16(&central[p + 8]), method = le16(&central[p + 10]);
     r.crc = le32(&central[p + 16]);
     uint64_t compressed = le32(&central[p + 20]), uncompressed = le32(&central[p + 24]);
     const size_t name_len = le16(&central[p + 28]), extra_len = le16(&central[p + 30]),
@@ -169,6 +178,8 @@ void verify_zip_checksums(const std::string &path) {
     const auto header = file.read(r.local, 30, "the local header of record " + r.name);
     if (le32(header.data()) != 0x04034b50)
       throw Error("record " + r.name + ": damaged local header");
+    if (flags & 0x61)  // encrypted (bits 0, 6) or patch data (bit 5): miniz reads neither
+      throw Error("record " + r.name + " is encrypted or a patch (PyTorch files are neither)");
     r.data = r.local + 30 + le16(&header[26]) + le16(&header[28]);
     r.size = compressed;
     if (r.data > file.size() || r.size > file.size() - r.data)
@@ -196,6 +207,30 @@ void verify_zip_checksums(const std::string &path) {
   for (const Record &r : records)
     if (r.stored && file.crc(r.data, r.size, "record " + r.name) != r.crc)
       throw Error("record " + r.name + " fails its CRC-32 check (the file is damaged)");
+
+  // The layout LibTorch's reader expects (it throws from its constructor otherwise, and leaks
+  // its zip state then): records in one folder, named by the first, with a version record.
+  if (records.empty()) throw Error("an empty zip archive");
+  const size_t slash = records.front().name.find('/');
+  if (slash == std::string::npos)
+    throw Error("a zip archive, but not a PyTorch file (its records are not in a folder)");
+  const std::string folder = records.front().name.substr(0, slash + 1);
+  const Record *version = nullptr;
+  for (const std::string name : {".data/version", "version"})
+    for (const Record &r : records)
+      if (!version && same_name(r.name, folder + name)) version = &r;
+  if (!version) throw Error("a zip archive, but not a PyTorch file (no " + folder + "version)");
+  if (!version->stored) throw Error("damaged PyTorch archive (a compressed version record)");
+  const auto text = file.read(version->data, std::min<uint64_t>(version->size, 32), "version");
+  size_t i = 0;
+  while (i < text.size() && std::isspace(text[i])) ++i;
+  uint64_t number = 0;
+  size_t digits = 0;
+  for (; i < text.size() && std::isdigit(text[i]) && digits < 18; ++i, ++digits)
+    number = number * 10 + (text[i] - '0');
+  if (digits == 0 || (i < text.size() && std::isdigit(text[i])))
+    throw Error("damaged PyTorch archive (its version record holds no version number)");
+  return number;
 }
 
 }  // namespace sapnet

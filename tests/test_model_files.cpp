@@ -279,6 +279,66 @@ TEST(NonFiniteWeights, StateDictWithInfinityIsRefused_n) {
   EXPECT_CONTAINS(msg, "tensor conv0.0.weight holds 1728 NaN or infinite value(s)");
 }
 
+// --- Zip archives LibTorch's reader would choke on
+// ------------------------------------------------
+
+uint32_t crc32_of(const std::string &data) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : data) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+std::string u16(uint16_t v) {
+  return {static_cast<char>(v & 0xff), static_cast<char>(v >> 8)};
+}
+
+// A zip of stored records, as minimal as the format allows; `flags` goes into every header.
+std::string zip_of(const std::vector<std::pair<std::string, std::string>> &records,
+                   uint16_t flags = 0) {
+  std::string out, central;
+  for (const auto &[name, data] : records) {
+    const uint32_t offset = static_cast<uint32_t>(out.size()), crc = crc32_of(data),
+                   size = static_cast<uint32_t>(data.size());
+    const std::string common = u16(20) + u16(flags) + u16(0) + u32(0) + u32(crc) + u32(size) +
+                               u32(size) + u16(static_cast<uint16_t>(name.size())) + u16(0);
+    out += u32(0x04034b50) + common + name + data;
+    central +=
+        u32(0x02014b50) + u16(20) + common + u16(0) + u16(0) + u16(0) + u32(0) + u32(offset) + name;
+  }
+  const uint16_t n = static_cast<uint16_t>(records.size());
+  return out + central + u32(0x06054b50) + u16(0) + u16(0) + u16(n) + u16(n) +
+         u32(static_cast<uint32_t>(central.size())) + u32(static_cast<uint32_t>(out.size())) +
+         u16(0);
+}
+
+TEST(HostileZip, LayoutsLibTorchCannotOpenAreRefused_n) {
+  TempDir dir;
+  const std::string path = dir / "z.pth", pickle = state_dict_pickle({});
+  // Both readers refuse the archive, naming the file and the problem.
+  auto expect_refused = [&](const std::string &zip, const std::string &problem) {
+    std::ofstream(path, std::ios::binary) << zip;
+    for (const auto &msg : {error_of([&] { load_model_file(path); }),
+                            error_of([&] { read_torch_state_dict(path); })}) {
+      EXPECT_CONTAINS(msg, path);
+      EXPECT_CONTAINS(msg, problem);
+    }
+  };
+  // The reference: LibTorch opens it (an empty state dict).
+  std::ofstream(path, std::ios::binary) << zip_of({{"a/data.pkl", pickle}, {"a/version", "3\n"}});
+  EXPECT_TRUE(read_torch_state_dict(path).empty());
+  expect_refused(zip_of({{"data.pkl", pickle}, {"version", "3\n"}}), "records are not in a folder");
+  expect_refused(zip_of({{"a/data.pkl", pickle}, {"b/version", "3\n"}}), "no a/version");
+  expect_refused(zip_of({{"a/data.pkl", pickle}, {"a/version", "three"}}),
+                 "holds no version number");
+  expect_refused(zip_of({{"a/data.pkl", pickle}, {"a/version", "99"}}),
+                 "format version 99 is newer than this LibTorch reads");
+  expect_refused(zip_of({{"a/data.pkl", pickle}, {"a/version", "3"}}, 1), "is encrypted");
+  expect_refused(zip_of({}), "an empty zip archive");
+}
+
 // --- Forged checkpoint headers
 // --------------------------------------------------------------------
 
@@ -300,6 +360,11 @@ TEST(HostileCheckpoint, ForgedHeadersAreRefused_n) {
     return error_of([&] { load_model_file(path); });
   };
   EXPECT_CONTAINS(error_with("[]"), "does not describe a checkpoint");
+  // Metadata nested 100,000 deep: copying or printing it would recurse as deep.
+  EXPECT_CONTAINS(
+      error_with(R"({"format": "sapnet-checkpoint", "version": 1, "tensors": [], )" + net +
+                 R"(, "metadata": )" + std::string(100000, '[') + std::string(100000, ']') + "}"),
+      "sapnet.json nests deeper than 64 levels");
   EXPECT_CONTAINS(error_with(R"({"format": "sapnet-checkpoint", "version": "one"})"),
                   "version is not an integer");
   EXPECT_CONTAINS(error_with(R"({"format": "sapnet-checkpoint", "version": 1, "network":

@@ -226,6 +226,14 @@ TEST(CocoEval, DetectionOnAnUnknownImage_n) {
   EXPECT_NE(msg.find("image_id 42"), std::string::npos) << msg;
 }
 
+TEST(CocoEval, NumberOverflowIsInvalidJson_n) {
+  // nlohmann::json reports it as out_of_range, not as a parse error.
+  auto msg = error_of([] { parse_coco_detections(R"([{"score": 1e400}])", "dets.json"); });
+  EXPECT_NE(msg.find("dets.json: not valid JSON"), std::string::npos) << msg;
+  msg = error_of([] { parse_coco_ground_truth(R"({"images": [{"id": 1e999}]})", "gt.json"); });
+  EXPECT_NE(msg.find("gt.json: not valid JSON"), std::string::npos) << msg;
+}
+
 TEST(CocoEval, BadJsonNamesFileAndKey_n) {
   auto msg = error_of([] { parse_coco_ground_truth("{\"images\": [", "gt.json"); });
   EXPECT_NE(msg.find("gt.json"), std::string::npos) << msg;
@@ -548,6 +556,35 @@ TEST(Segmentation, LabelFolderErrorsNameTheFile_n) {
   std::filesystem::create_directories(tmp / "empty");
   msg = error_of([&] { score_label_folders(tmp / "empty", tmp / "pred", 3); });
   EXPECT_NE(msg.find("empty"), std::string::npos) << msg;
+#endif
+}
+
+TEST(Segmentation, HostileLabelHeadersAreRefusedBeforeDecoding_n) {
+#if !SAPNET_HAVE_OPENCV
+  GTEST_SKIP() << "built without OpenCV";
+#else
+  testing::TempDir tmp;
+  // A PNG signature and IHDR chunk (no image data follows: the header alone must be refused).
+  auto header = [&](const std::string &name, uint32_t w, uint32_t h, int depth, int colour) {
+    std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16);
+    for (uint32_t v : {w, h})
+      for (int k = 3; k >= 0; --k) png += static_cast<char>(v >> (8 * k));
+    png += {static_cast<char>(depth), static_cast<char>(colour), 0, 0, 0};
+    std::ofstream(tmp / name, std::ios::binary) << png << std::string(16, '\0');
+    return error_of([&] { read_label_map(tmp / name); });
+  };
+  // 10^10 pixels promised: OpenCV would allocate them before decoding.
+  auto msg = header("huge.png", 100000, 100000, 8, 0);
+  EXPECT_NE(msg.find("huge.png: a label map of 100000x100000 pixels"), std::string::npos) << msg;
+  msg = header("deep.png", 2, 2, 16, 0);
+  EXPECT_NE(msg.find("deep.png: not 8-bit"), std::string::npos) << msg;
+  msg = header("palette.png", 2, 2, 8, 3);
+  EXPECT_NE(msg.find("palette.png: a colour image"), std::string::npos) << msg;
+  // A grey PGM of 30000 x 30000 (900 MB once decoded) is not a PNG.
+  std::ofstream(tmp / "big.png", std::ios::binary) << "P5 30000 30000 255\n"
+                                                   << std::string(64, 'x');
+  msg = error_of([&] { read_label_map(tmp / "big.png"); });
+  EXPECT_NE(msg.find("big.png: not a PNG file"), std::string::npos) << msg;
 #endif
 }
 

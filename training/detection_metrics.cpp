@@ -42,7 +42,7 @@ const std::array<double, kRecallCount> kRecallThresholds = linspace<kRecallCount
 json parse_json(const std::string &text, const std::string &source) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error &e) {
+  } catch (const json::exception &e) {  // parse_error, and out_of_range for a number overflow
     throw Error(source + ": not valid JSON (" + e.what() + ")");
   }
 }

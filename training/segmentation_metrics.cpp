@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 
 #include "error.h"
@@ -105,9 +106,41 @@ SegmentationScores ConfusionMatrix::scores() const {
 
 #if SAPNET_HAVE_OPENCV
 
+namespace {
+
+// What a label map's PNG header promises, checked before decoding: OpenCV would allocate the
+// whole image first (gigabytes for a few bytes of hostile header), and decode a colour or
+// 16-bit PNG only for it to be refused.
+void check_png_header(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  unsigned char h[33] = {};
+  f.read(reinterpret_cast<char *>(h), sizeof h);
+  static const unsigned char kSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (f.gcount() < 33 || !std::equal(kSignature, kSignature + 8, h) ||
+      std::string(reinterpret_cast<const char *>(h + 12), 4) != "IHDR")
+    throw Error(path + ": not a PNG file (label maps are 8-bit grey PNGs)");
+  auto be32 = [&](int i) {
+    return uint32_t(h[i]) << 24 | h[i + 1] << 16 | h[i + 2] << 8 | h[i + 3];
+  };
+  const uint64_t width = be32(16), height = be32(20);
+  const int depth = h[24], colour = h[25];
+  constexpr uint64_t kMaxPixels = uint64_t(1) << 28;  // 16384 x 16384
+  if (width == 0 || height == 0 || width * height > kMaxPixels)
+    throw Error(path + ": a label map of " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels (at most " + std::to_string(kMaxPixels) + " are read)");
+  if (colour != 0)
+    throw Error(path + ": a colour image (PNG colour type " + std::to_string(colour) +
+                "), not a label map: save class ids as one 8-bit grey channel (a palette PNG "
+                "decodes as colour)");
+  if (depth != 8) throw Error(path + ": not 8-bit; a label map holds one byte per pixel");
+}
+
+}  // namespace
+
 LabelMap read_label_map(const std::string &path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw Error(path + ": no such label file");
+  check_png_header(path);
   cv::Mat m;
   try {
     m = cv::imread(path, cv::IMREAD_UNCHANGED);

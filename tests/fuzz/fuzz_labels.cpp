@@ -1,0 +1,27 @@
+// libFuzzer target: the label readers of segmentation scoring and the class-name files of the
+// detect/segment elements. The input is written to a file and read as a class-name file and as a
+// label PNG; a label map that loads is scored against itself.
+#include <cstdint>
+
+#include "error.h"
+#include "fuzz_common.h"
+#include "perception_common.h"
+#include "segmentation_metrics.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const std::string &path = sapnet::fuzz::input_file(data, size, ".png");
+  try {
+    const auto names = sapnet::gst::read_class_names(path);
+    for (int id = -1; id <= static_cast<int>(names.size()); ++id)
+      (void)sapnet::gst::class_name(names, id);
+  } catch (const sapnet::Error &) {
+  }
+  try {
+    const sapnet::LabelMap map = sapnet::read_label_map(path);
+    sapnet::ConfusionMatrix matrix(19);
+    matrix.add(map, map);
+    (void)matrix.scores();
+  } catch (const sapnet::Error &) {
+  }
+  return 0;
+}
