@@ -1,6 +1,6 @@
-// libFuzzer target: the label readers of segmentation scoring and the class-name files of the
-// detect/segment elements. The input is written to a file and read as a class-name file and as a
-// label PNG; a label map that loads is scored against itself.
+// libFuzzer target: the label readers of segmentation scoring and the class-name, category-map
+// and id-list readers of the detect/segment elements. The input is written to a file and read as
+// each; a label map that loads is scored against itself.
 #include <cstdint>
 
 #include "error.h"
@@ -14,6 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const auto names = sapnet::gst::read_class_names(path);
     for (int id = -1; id <= static_cast<int>(names.size()); ++id)
       (void)sapnet::gst::class_name(names, id);
+  } catch (const sapnet::Error &) {
+  }
+  try {
+    (void)sapnet::gst::read_category_map(path);
+  } catch (const sapnet::Error &) {
+  }
+  try {
+    (void)sapnet::gst::parse_id_list(std::string(reinterpret_cast<const char *>(data), size));
   } catch (const sapnet::Error &) {
   }
   try {
