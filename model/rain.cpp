@@ -85,6 +85,9 @@ void RainParams::validate() const {
   check(blur >= 0 && blur <= 10, "blur (0..10)", blur);
   check(opacity >= 0 && opacity <= 1, "opacity (0..1)", opacity);
   check(haze >= 0 && haze <= 1, "haze (0..1)", haze);
+  check(layers >= 1 && layers <= 4, "layers (1..4)", layers);
+  check(drops >= 0 && drops <= 50, "drops (0..50)", drops);
+  check(drop_radius >= 1 && drop_radius <= 100, "drop radius (1..100)", drop_radius);
 }
 
 RainParams sample_rain_params(std::mt19937_64 &rng) {
@@ -109,25 +112,93 @@ RainParams sample_rain_params(std::mt19937_64 &rng) {
   return p;
 }
 
+RainParams sample_heavy_rain_params(std::mt19937_64 &rng) {
+  // Rain100H's rain: dense and bright streaks of several sizes, a veil over the scene.
+  RainParams p = sample_rain_params(rng);
+  p.layers = 2 + static_cast<int>(uniform(rng) * 3);  // 2..4
+  p.density = std::exp(uniform(rng, std::log(0.004), std::log(0.012)));
+  p.length = std::exp(uniform(rng, std::log(16.0), std::log(90.0)));
+  p.width = uniform(rng, 1.0, 3.0);
+  p.opacity = uniform(rng, 0.5, 0.95);
+  p.haze = uniform(rng, 0.0, 0.3);
+  p.drops = uniform(rng) < 0.3 ? uniform(rng, 0.5, 4.0) : 0.0;
+  p.drop_radius = uniform(rng, 3.0, 12.0);
+  p.blend = RainBlend::kAdd;
+  return p;
+}
+
+RainParams sample_training_rain(std::mt19937_64 &rng, double heavy_fraction) {
+  if (heavy_fraction > 0 && uniform(rng) < heavy_fraction) return sample_heavy_rain_params(rng);
+  return sample_rain_params(rng);
+}
+
+namespace {
+
+// One layer of streaks (layer k of the params' stack) drawn into `layer`.
+void draw_streak_layer(std::vector<float> &layer, int width, int height, const RainParams &params,
+                       int k, std::mt19937_64 &rng) {
+  const double density = params.density * (1 + k), length = params.length / (1 + 0.6 * k);
+  const double streak_width = std::max(0.5, params.width / (1 + 0.5 * k));
+  const double opacity = params.opacity * std::pow(0.7, k);
+  // Streak centres may fall a little outside the frame so that edges get partial streaks too.
+  const double margin = length / 2;
+  const double area = (width + 2 * margin) * (height + 2 * margin);
+  const int streaks = static_cast<int>(density * area + uniform(rng));
+  const double base = params.angle * M_PI / 180.0, jitter = params.angle_jitter * M_PI / 180.0;
+  std::vector<float> own(layer.size(), 0.0f);
+  for (int s = 0; s < streaks; ++s) {
+    const double cx = uniform(rng, -margin, width + margin),
+                 cy = uniform(rng, -margin, height + margin);
+    const double len = length * uniform(rng, 0.5, 1.5);
+    const double ang = base + jitter * normal(rng);
+    const float intensity = static_cast<float>(opacity * uniform(rng, 0.6, 1.0));
+    draw_streak(own, width, height, cx, cy, len, ang, streak_width, intensity);
+  }
+  const double blur = params.blur + 0.5 * k;
+  if (blur > 0) blur_plane(own, width, height, blur);
+  for (size_t i = 0; i < layer.size(); ++i) layer[i] = std::min(1.0f, layer[i] + own[i]);
+}
+
+// Drops on the lens: soft discs through which the scene is seen out of focus (a strong blur of
+// the planes under them), a little brighter at the rim.
+void add_lens_drops(float *planar, int width, int height, const RainParams &params,
+                    std::mt19937_64 &rng) {
+  const int drops = static_cast<int>(params.drops * width * height / 1e4 + uniform(rng));
+  if (drops == 0) return;
+  const size_t plane = size_t(width) * height;
+  std::vector<float> mask(plane, 0.0f);
+  for (int d = 0; d < drops; ++d) {
+    const double cx = uniform(rng, 0, width), cy = uniform(rng, 0, height);
+    const double r = params.drop_radius * uniform(rng, 0.5, 1.5);
+    const int x0 = std::max(0, int(cx - r - 1)), x1 = std::min(width - 1, int(cx + r + 1));
+    const int y0 = std::max(0, int(cy - r - 1)), y1 = std::min(height - 1, int(cy + r + 1));
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x) {
+        const double dist = std::hypot(x + 0.5 - cx, y + 0.5 - cy);
+        const float m = static_cast<float>(std::clamp(r + 0.5 - dist, 0.0, 1.0));
+        float &v = mask[size_t(y) * width + x];
+        v = std::max(v, m);
+      }
+  }
+  const double sigma = std::max(1.5, params.drop_radius / 2);
+  for (int c = 0; c < 3; ++c) {
+    float *p = planar + c * plane;
+    std::vector<float> seen(p, p + plane);
+    blur_plane(seen, width, height, sigma);
+    for (size_t i = 0; i < plane; ++i)
+      if (mask[i] > 0)
+        p[i] = std::min(1.0f, p[i] * (1 - mask[i]) + (seen[i] * 0.9f + 0.1f) * mask[i]);
+  }
+}
+
+}  // namespace
+
 void add_rain(float *planar, int width, int height, const RainParams &params, uint64_t seed) {
   params.validate();
   if (width <= 0 || height <= 0) return;
   std::mt19937_64 rng(seed);
   std::vector<float> layer(size_t(width) * height, 0.0f);
-  // Streak centres may fall a little outside the frame so that edges get partial streaks too.
-  const double margin = params.length / 2;
-  const double area = (width + 2 * margin) * (height + 2 * margin);
-  const int streaks = static_cast<int>(params.density * area + uniform(rng));
-  const double base = params.angle * M_PI / 180.0, jitter = params.angle_jitter * M_PI / 180.0;
-  for (int s = 0; s < streaks; ++s) {
-    const double cx = uniform(rng, -margin, width + margin),
-                 cy = uniform(rng, -margin, height + margin);
-    const double len = params.length * uniform(rng, 0.5, 1.5);
-    const double ang = base + jitter * normal(rng);
-    const float intensity = static_cast<float>(params.opacity * uniform(rng, 0.6, 1.0));
-    draw_streak(layer, width, height, cx, cy, len, ang, params.width, intensity);
-  }
-  if (params.blur > 0) blur_plane(layer, width, height, params.blur);
+  for (int k = 0; k < params.layers; ++k) draw_streak_layer(layer, width, height, params, k, rng);
   const size_t plane = size_t(width) * height;
   constexpr float kAirlight = 0.85f;
   const float haze = static_cast<float>(params.haze);
@@ -140,6 +211,7 @@ void add_rain(float *planar, int width, int height, const RainParams &params, ui
       p[i] = std::clamp(v, 0.0f, 1.0f);
     }
   }
+  add_lens_drops(planar, width, height, params, rng);
 }
 
 }  // namespace sapnet

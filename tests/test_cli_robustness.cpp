@@ -275,5 +275,30 @@ TEST_F(CliRobustness, ABadValidationImageStopsBeforeTrainingOrIsSkipped_n) {
   EXPECT_TRUE(fs::exists(tmp_ / "run/model.sapnet"));
 }
 
+TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
+  const std::string two = "train --clean " + quoted(tmp_ / "clean") +
+                          " --patch 16 --batch 2 --stages 2 --channels 16 --dilations 1 --w-seg 0 "
+                          "--steps-per-epoch 1 --epochs 1 --threads 1";
+  auto r = run_sapnet(two + " --stage-weights 1 -o " + quoted(tmp_ / "bad"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--stage-weights has 1 weight(s) for a 2-stage network"), std::string::npos)
+      << r.out;
+  r = run_sapnet(two + " --stage-weights 0.5 1 -o " + quoted(tmp_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  // A second phase from the first: the card lists both, with names, not this machine's paths.
+  r = run_sapnet(two + " --heavy-fraction 0.5 --init " + quoted(tmp_ / "run/model.sapnet") +
+                 " -o " + quoted(tmp_ / "run2"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "run2/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto meta = testing::last_json_line(r.out)["metadata"];
+  ASSERT_EQ(meta["phases"].size(), 2u) << meta.dump();
+  EXPECT_EQ(meta["phases"][0]["stage_weights"], nlohmann::json::array({0.5, 1.0}));
+  EXPECT_EQ(meta["phases"][1]["heavy_fraction"], 0.5);
+  EXPECT_EQ(meta["phases"][1]["clean"][0], "clean");
+  EXPECT_EQ(meta["phases"][1]["init"], "model.sapnet");
+  EXPECT_EQ(meta.dump().find(tmp_.path()), std::string::npos) << meta.dump();
+}
+
 }  // namespace
 }  // namespace sapnet

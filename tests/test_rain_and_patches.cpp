@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "error.h"
 #include "patch_source.h"
@@ -92,6 +94,71 @@ TEST(Rain, TrainingParamsAreMostlyAdditiveAndValid) {
   }
   EXPECT_GT(additive, 700);
   EXPECT_LT(additive, 900);
+}
+
+TEST(Rain, DeeperLayersAddDenserFainterStreaks) {
+  auto covered = [](int layers) {
+    RainParams p;
+    p.density = 0.003;
+    p.layers = layers;
+    auto img = grey(120, 120, 0.2f);
+    add_rain(img.data(), 120, 120, p, 3);
+    int n = 0;
+    for (float v : img) n += v > 0.21f;
+    return n;
+  };
+  const int one = covered(1), three = covered(3);
+  EXPECT_GT(one, 0);
+  EXPECT_GT(three, 2 * one);  // layers 2 and 3 hold 2x and 3x the first layer's density
+}
+
+TEST(Rain, HazeVeilsAndLensDropsBlurTheScene) {
+  // A checkerboard of 2-pixel squares: its local contrast survives streaks but not a drop.
+  const int w = 96, h = 96;
+  std::vector<float> board(3 * w * h);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        board[(size_t(c) * h + y) * w + x] = ((x / 2 + y / 2) % 2) ? 0.8f : 0.2f;
+  auto contrast = [&](const std::vector<float> &img) {
+    double sum = 0;
+    for (int y = 0; y < h; ++y)
+      for (int x = 1; x < w; ++x)
+        sum += std::abs(img[size_t(y) * w + x] - img[size_t(y) * w + x - 1]);
+    return sum;
+  };
+  RainParams p;
+  p.density = 0;
+  p.drops = 20;  // per 10,000 pixels: about 18 drops here
+  p.drop_radius = 8;
+  auto dropped = board;
+  add_rain(dropped.data(), w, h, p, 5);
+  EXPECT_LT(contrast(dropped), 0.8 * contrast(board));
+
+  RainParams veil;
+  veil.density = 0;
+  veil.haze = 0.5;
+  auto dark = grey(32, 32, 0.0f);
+  add_rain(dark.data(), 32, 32, veil, 1);
+  EXPECT_NEAR(dark[0], 0.425f, 1e-5);  // halfway to the airlight (0.85)
+}
+
+TEST(Rain, TrainingRainIsHeavyAtTheAskedShareAndUnchangedWithoutIt) {
+  std::mt19937_64 a(11), b(11);
+  for (int i = 0; i < 50; ++i) {  // a fraction of 0 draws exactly what the light sampler draws
+    const RainParams x = sample_training_rain(a, 0.0), y = sample_rain_params(b);
+    EXPECT_EQ(x.density, y.density);
+    EXPECT_EQ(x.layers, 1);
+  }
+  std::mt19937_64 rng(12);
+  int heavy = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const RainParams p = sample_training_rain(rng, 0.3);
+    EXPECT_NO_THROW(p.validate());
+    heavy += p.layers > 1;
+  }
+  EXPECT_GT(heavy, 240);
+  EXPECT_LT(heavy, 360);
 }
 
 TEST(Rain, AngleTiltsTheStreaks) {

@@ -148,7 +148,8 @@ class SyntheticSource : public PatchSource {
     jitter(rng, opts_.stride, img.width - opts_.patch, img.height - opts_.patch, &x, &y);
     crop(img, x, y, opts_.patch, rng() & 1, clean);
     std::copy(clean, clean + 3 * opts_.patch * opts_.patch, rainy);
-    add_rain(rainy, opts_.patch, opts_.patch, sample_rain_params(rng), rng());
+    add_rain(rainy, opts_.patch, opts_.patch, sample_training_rain(rng, opts_.heavy_fraction),
+             rng());
   }
 
  private:
@@ -160,7 +161,8 @@ class SyntheticSource : public PatchSource {
 
 class PackedSource : public PatchSource {
  public:
-  explicit PackedSource(const std::string &path) : path_(path) {
+  PackedSource(const std::string &path, double heavy_fraction)
+      : path_(path), heavy_fraction_(heavy_fraction) {
     fd_ = ::open(path.c_str(), O_RDONLY);
     if (fd_ < 0) throw Error(path + ": cannot open pack file (" + std::strerror(errno) + ")");
     struct stat st {};
@@ -186,7 +188,8 @@ class PackedSource : public PatchSource {
   size_t size() const override { return header_.count; }
   int patch_size() const override { return static_cast<int>(header_.patch); }
   std::string describe() const override {
-    return path_ + ": " + std::to_string(header_.count) + " packed patches" +
+    return std::filesystem::path(path_).filename().string() + ": " + std::to_string(header_.count) +
+           " packed patches" +
            (header_.clean_only ? " (clean, rain synthesized on the fly)" : " (pairs)");
   }
   void get(size_t index, uint64_t seed, float *rainy, float *clean) const override {
@@ -207,7 +210,7 @@ class PackedSource : public PatchSource {
     if (header_.clean_only) {
       unpack(rec, clean);
       std::copy(clean, clean + n, rainy);
-      add_rain(rainy, p, p, sample_rain_params(rng), rng());
+      add_rain(rainy, p, p, sample_training_rain(rng, heavy_fraction_), rng());
     } else {
       unpack(rec, rainy);
       unpack(rec + n, clean);
@@ -219,6 +222,7 @@ class PackedSource : public PatchSource {
     return size_t(header_.clean_only ? 1 : 2) * 3 * header_.patch * header_.patch;
   }
   std::string path_;
+  double heavy_fraction_ = 0;
   int fd_ = -1;
   void *map_ = nullptr;
   size_t bytes_ = 0;
@@ -279,8 +283,8 @@ std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean,
   return std::make_unique<SyntheticSource>(std::move(clean), opts, what);
 }
 
-std::unique_ptr<PatchSource> make_packed_source(const std::string &path) {
-  return std::make_unique<PackedSource>(path);
+std::unique_ptr<PatchSource> make_packed_source(const std::string &path, double heavy_fraction) {
+  return std::make_unique<PackedSource>(path, heavy_fraction);
 }
 
 std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, int video_step,

@@ -25,9 +25,10 @@ class PatchSource {
 };
 
 struct SourceOptions {
-  int patch = 100;        // patch side
-  int stride = 80;        // grid step; one epoch visits every grid position once
-  bool skip_bad = false;  // warn and skip unreadable or mismatched images instead of failing
+  int patch = 100;            // patch side
+  int stride = 80;            // grid step; one epoch visits every grid position once
+  bool skip_bad = false;      // warn and skip unreadable or mismatched images instead of failing
+  double heavy_fraction = 0;  // share of synthesized patches that get heavy rain
 };
 
 // Pairs of rainy/clean images (sizes must match).
@@ -38,7 +39,7 @@ std::unique_ptr<PatchSource> make_synthetic_source(std::vector<RgbImage> clean,
                                                    const SourceOptions &opts,
                                                    const std::string &what);
 // A file written by write_pack().
-std::unique_ptr<PatchSource> make_packed_source(const std::string &path);
+std::unique_ptr<PatchSource> make_packed_source(const std::string &path, double heavy_fraction = 0);
 
 // Clean images from files, folders and videos (every `video_step`-th frame), shrunk so that the
 // longer side is at most `max_side` (0 = as they are). Bad files: error, or a warning when

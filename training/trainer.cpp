@@ -140,6 +140,8 @@ nlohmann::json options_to_json(const TrainOptions &o) {
           {"video_step", o.video_step},
           {"max_side", o.max_side},
           {"skip_bad", o.skip_bad},
+          {"heavy_fraction", o.heavy_fraction},
+          {"stage_weights", o.stage_weights},
           {"w_ssim", o.w_ssim},
           {"w_seg", o.w_seg},
           {"w_pcl", o.w_pcl},
@@ -165,12 +167,32 @@ void options_from_json(const nlohmann::json &j, TrainOptions &o) {
   take("paired", o.paired), take("clean", o.clean), take("packed", o.packed);
   take("val", o.val), take("val_limit", o.val_limit), take("patch", o.patch);
   take("stride", o.stride), take("video_step", o.video_step), take("max_side", o.max_side);
-  take("skip_bad", o.skip_bad), take("w_ssim", o.w_ssim), take("w_seg", o.w_seg);
+  take("skip_bad", o.skip_bad), take("heavy_fraction", o.heavy_fraction);
+  take("stage_weights", o.stage_weights), take("w_ssim", o.w_ssim), take("w_seg", o.w_seg);
   take("w_pcl", o.w_pcl), take("w_lpips", o.w_lpips), take("w_l1", o.w_l1);
   take("vgg_weights", o.vgg_weights), take("lpips_weights", o.lpips_weights);
   take("seg_backbone", o.seg_backbone), take("epochs", o.epochs), take("batch", o.batch);
   take("lr", o.lr), take("gamma", o.gamma), take("milestones", o.milestones);
   take("steps_per_epoch", o.steps_per_epoch), take("seed", o.seed), take("device", o.device);
+}
+
+// A dataset or file as a model card names it: its last path component, never a machine's path.
+std::string dataset_name(const std::string &path) {
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().string();
+}
+
+// This run's options as one phase of the model's history: paths reduced to names.
+nlohmann::json phase_record(const TrainOptions &o) {
+  nlohmann::json j = options_to_json(o);
+  for (const char *key : {"paired", "clean", "packed"})
+    for (auto &v : j[key]) v = dataset_name(v.get<std::string>());
+  for (const char *key : {"val", "vgg_weights", "lpips_weights", "seg_backbone"})
+    j[key] = dataset_name(j[key].get<std::string>());
+  j["network"] = o.network.describe();
+  if (!o.init.empty()) j["init"] = dataset_name(o.init);
+  return j;
 }
 
 bool was_given(const TrainOptions &o, const std::string &flag) {
@@ -189,6 +211,7 @@ void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConf
                     (dir / "last.sapnet").string() + ")");
     }
   o.network = network;
+  if (o.given.empty()) return;  // a program's own options, not a command line
   const fs::path file = dir / "run.json";
   std::ifstream in(file);
   if (!in) {
@@ -261,6 +284,7 @@ class Trainer {
   size_t counted_ = 0;
   std::vector<double> plot_loss_, plot_psnr_;
   nlohmann::json last_metrics_ = nlohmann::json::object();
+  nlohmann::json earlier_phases_ = nlohmann::json::array();  // of the --init model, then this run
 };
 
 void Trainer::setup_data() {
@@ -268,6 +292,7 @@ void Trainer::setup_data() {
   so.patch = o_.patch;
   so.stride = o_.stride;
   so.skip_bad = o_.skip_bad;
+  so.heavy_fraction = o_.heavy_fraction;
   for (auto &dir : o_.paired) data_.add(make_paired_source(find_pairs(dir), so));
   if (!o_.clean.empty()) {
     auto images = load_clean_images(o_.clean, o_.video_step, o_.skip_bad, o_.max_side);
@@ -275,7 +300,7 @@ void Trainer::setup_data() {
     for (auto &c : o_.clean) what += (what.empty() ? "" : ", ") + fs::path(c).filename().string();
     data_.add(make_synthetic_source(std::move(images), so, what));
   }
-  for (auto &p : o_.packed) data_.add(make_packed_source(p));
+  for (auto &p : o_.packed) data_.add(make_packed_source(p, o_.heavy_fraction));
   if (data_.size() == 0) throw Error("no training data: give --paired, --clean or --packed");
   if (!o_.val.empty()) {
     // Decoded once, here: a bad validation image stops the run before any training (or, with
@@ -342,10 +367,16 @@ void Trainer::setup_losses() {
 }
 
 void Trainer::setup_model() {
+  if (!o_.stage_weights.empty() && int(o_.stage_weights.size()) != o_.network.stages)
+    throw Error("--stage-weights has " + std::to_string(o_.stage_weights.size()) +
+                " weight(s) for a " + std::to_string(o_.network.stages) + "-stage network");
+  for (double w : o_.stage_weights)
+    if (!(w >= 0)) throw Error("--stage-weights: weights must be >= 0");
   torch::manual_seed(o_.seed);  // the initial weights are part of what --seed repeats
   net_ = SAPNet(o_.network);
   if (!o_.init.empty()) {
     ModelFile init = load_model_file(o_.init);
+    earlier_phases_ = init.metadata.value("phases", nlohmann::json::array());
     try {
       load_weights(*net_, init.weights);
     } catch (const Error &e) {
@@ -358,18 +389,27 @@ void Trainer::setup_model() {
 
 torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor &clean,
                                  nlohmann::json &terms, torch::Tensor *output) {
-  auto out = net_->forward(rainy);
-  if (output) *output = out.detach();
-  auto total = torch::zeros({}, out.options());
+  // The paper's loss on the last stage; with --stage-weights, on every weighted exit.
+  const std::vector<torch::Tensor> outs = net_->forward_stages(rainy);
+  if (output) *output = outs.back().detach();
+  auto total = torch::zeros({}, outs.back().options());
   auto add = [&](const char *name, double w, const torch::Tensor &v) {
-    terms[name] = v.item<double>();
+    const double before = terms.contains(name) ? terms[name].get<double>() : 0.0;
+    terms[name] = before + v.item<double>();
     total = total + w * v;
   };
-  if (terms_.ssim) add("ssim", o_.w_ssim, -loss::ssim(out, clean));
-  if (terms_.l1) add("l1", o_.w_l1, torch::l1_loss(out, clean));
-  if (terms_.seg) add("seg", o_.w_seg, loss::segmentation(*ubs_, out));
-  if (terms_.pcl) add("pcl", o_.w_pcl, loss::perceptual_contrastive(*vgg_, out, clean, rainy));
-  if (terms_.lpips) add("lpips", o_.w_lpips, lpips_->forward(*vgg_, out, clean));
+  for (size_t k = 0; k < outs.size(); ++k) {
+    const double sw =
+        o_.stage_weights.empty() ? (k + 1 == outs.size() ? 1.0 : 0.0) : o_.stage_weights[k];
+    if (sw == 0) continue;
+    const torch::Tensor &out = outs[k];
+    if (terms_.ssim) add("ssim", sw * o_.w_ssim, -loss::ssim(out, clean));
+    if (terms_.l1) add("l1", sw * o_.w_l1, torch::l1_loss(out, clean));
+    if (terms_.seg) add("seg", sw * o_.w_seg, loss::segmentation(*ubs_, out));
+    if (terms_.pcl)
+      add("pcl", sw * o_.w_pcl, loss::perceptual_contrastive(*vgg_, out, clean, rainy));
+    if (terms_.lpips) add("lpips", sw * o_.w_lpips, lpips_->forward(*vgg_, out, clean));
+  }
   return total;
 }
 
@@ -425,6 +465,8 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
   m.metadata["training"] = {
       {"data", data_.describe()},
       {"loss_terms", active},
+      {"stage_weights", o_.stage_weights},
+      {"heavy_fraction", o_.heavy_fraction},
       {"inactive_terms", inactive},
       {"epoch", epoch_},
       {"step_in_epoch", step_in_epoch_},
@@ -445,6 +487,14 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
       {"plot_psnr", plot_psnr_},
   };
   m.metadata["metrics"] = last_metrics_;
+  nlohmann::json phases = earlier_phases_;
+  nlohmann::json phase = phase_record(o_);
+  phase["steps"] = total_steps_;
+  phase["seconds"] = seconds_;
+  phase["device"] = device_.str();
+  phase["threads"] = torch::get_num_threads();
+  phases.push_back(phase);
+  m.metadata["phases"] = phases;
   if (with_optimizer) m.extra["optimizer"] = {{"adam", optimizer_bytes(*opt_)}};
   save_checkpoint(path, m);
 }
@@ -525,6 +575,8 @@ int Trainer::run() {
     plot_loss_ = t.value("plot_loss", std::vector<double>{});
     plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
+    earlier_phases_ = m.metadata.value("phases", nlohmann::json::array());
+    if (!earlier_phases_.empty()) earlier_phases_.erase(earlier_phases_.size() - 1);
     std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
                  step_in_epoch_);
   } else {
@@ -610,8 +662,10 @@ int Trainer::run() {
     plot_loss_.push_back(mean_loss);
     plot_psnr_.push_back(vpsnr);
     if (!val_.empty())
-      last_metrics_ = {
-          {"val", o_.val}, {"val_psnr", vpsnr}, {"val_ssim", vssim}, {"val_count", val_.size()}};
+      last_metrics_ = {{"val", dataset_name(o_.val)},
+                       {"val_psnr", vpsnr},
+                       {"val_ssim", vssim},
+                       {"val_count", val_.size()}};
     log_epoch({{"epoch", epoch_ + 1},
                {"lr", lr},
                {"loss", mean_loss},

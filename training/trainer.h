@@ -18,6 +18,7 @@ struct TrainOptions {
   int patch = 100, stride = 80, video_step = 10;
   int max_side = 0;  // shrink --clean images to this longer side first (0 = as they are)
   bool skip_bad = false;
+  double heavy_fraction = 0;  // share of synthesized patches with heavy rain (layers, haze, drops)
 
   NetworkConfig network;
   std::string init;  // start from these weights (any model file) instead of random ones
@@ -27,6 +28,8 @@ struct TrainOptions {
   // Not in the paper: an L1 pixel term (0 = off). SSIM alone corrects colour casts slowly, which
   // matters for short CPU trainings.
   double w_l1 = 0.0;
+  // Loss weight of each stage's output (early exits); empty = the last stage alone (the paper).
+  std::vector<double> stage_weights;
   std::string vgg_weights;    // torchvision vgg16 state dict (ImageNet): needed by PCL and LPIPS
   std::string lpips_weights;  // LPIPS heads (v0.1_vgg.pth)
   std::string
@@ -43,8 +46,9 @@ struct TrainOptions {
 
   std::string out_dir = "train-out";
   bool resume = false;
-  // Flags given on the command line ("stages", "lr", ...). A resumed run takes every other option
-  // from its folder's run.json, so that `--resume -o DIR` alone continues it.
+  // Flags given on the command line ("stages", "lr", ...). When set (the command line), a resumed
+  // run takes every other option from its folder's run.json, so that `--resume -o DIR` alone
+  // continues it; empty (a program's own options), the options are used as they are.
   std::vector<std::string> given;
   double max_minutes = 0;  // stop (saving a resumable checkpoint) after this long; 0 = no limit
   bool benchmark = false;

@@ -39,6 +39,11 @@ void add_train(CLI::App &app) {
   cmd->add_option("--max-side", o->max_side,
                   "Shrink --clean images so that the longer side is at most this (0 = as they are)")
       ->group("Data");
+  cmd->add_option("--heavy-fraction", o->heavy_fraction,
+                  "Share of synthesized patches with heavy rain: streak layers, haze, lens drops")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0))
+      ->group("Data");
   cmd->add_flag("--skip-bad", o->skip_bad,
                 "Warn and skip unreadable or mismatched images instead of stopping")
       ->group("Data");
@@ -58,6 +63,10 @@ void add_train(CLI::App &app) {
   cmd->add_option("--ablation", *ablation, "Table 2 preset M1..M6 (sets network and loss weights)")
       ->group("Network");
 
+  cmd->add_option("--stage-weights", o->stage_weights,
+                  "Loss weight of each stage's output, one per stage, so that early exits are "
+                  "usable (default: the last stage alone, as the paper)")
+      ->group("Loss");
   cmd->add_option("--w-ssim", o->w_ssim, "Weight of -SSIM (eq. 1)")
       ->capture_default_str()
       ->group("Loss");
