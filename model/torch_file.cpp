@@ -68,7 +68,6 @@ class Unpickler {
       : in_(bytes), read_record_(read_record) {}
 
   // The root object; it lives as long as the unpickler.
-
   Obj run() {
     while (true) {
       if (pos_ >= in_.size()) throw Error("pickle ends without STOP (truncated data.pkl)");
