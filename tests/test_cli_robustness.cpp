@@ -298,6 +298,24 @@ TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
   EXPECT_EQ(meta["phases"][1]["clean"][0], "clean");
   EXPECT_EQ(meta["phases"][1]["init"], "model.sapnet");
   EXPECT_EQ(meta.dump().find(tmp_.path()), std::string::npos) << meta.dump();
+
+  // eval --record writes the scores into the card; info shows them and the phases readably.
+  const std::string set = tmp_ / "pairs";
+  fs::create_directories(set + "/input");
+  fs::create_directories(set + "/target");
+  write_image(set + "/input/1.png", texture(24, 16));
+  write_image(set + "/target/1.png", texture(24, 16, 1));
+  r = run_sapnet("eval " + quoted(set) + " --stages 1 --record --json -m " +
+                 quoted(tmp_ / "run2/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const double psnr = testing::last_json_line(r.out)["psnr"];
+  r = run_sapnet("info " + quoted(tmp_ / "run2/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  char line[96];
+  std::snprintf(line, sizeof line, "scored      pairs (1 stages): %.2f dB", psnr);
+  EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("phase 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("from model.sapnet"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // sapnet eval: mean PSNR/SSIM of a model (or of the rainy inputs) on a paired dataset folder.
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "error.h"
 #include "image.h"
 #include "metrics.h"
+#include "model_file.h"
 #include "model_options.h"
 #include "paired_folder.h"
 #include "progress.h"
@@ -18,8 +20,27 @@ struct EvalArgs {
   std::string dataset;
   bool identity = false;
   bool json = false;
+  bool record = false;
   size_t limit = 0;
 };
+
+// Writes the scores into the checkpoint's card ("evaluations"), so that `sapnet info` says what the
+// model scored: keyed by the dataset's folder name, and the exit when fewer stages ran.
+void record_scores(const Engine &engine, const std::string &dataset, const nlohmann::json &scores) {
+  ModelFile m = load_model_file(engine.model_path());
+  if (m.format != "sapnet checkpoint")
+    throw Error(engine.model_path() +
+                ": --record needs a sapnet checkpoint (sapnet import it first)");
+  std::filesystem::path name = std::filesystem::path(dataset).lexically_normal();
+  if (name.filename().empty()) name = name.parent_path();
+  std::string key = name.filename().string();
+  if (engine.stages() != m.network.stages)
+    key += " (" + std::to_string(engine.stages()) + " stages)";
+  m.metadata["evaluations"][key] = scores;
+  save_checkpoint(engine.model_path(), m);
+  std::fprintf(stderr, "sapnet: recorded in %s as \"%s\"\n", engine.model_path().c_str(),
+               key.c_str());
+}
 
 void run_eval(const EvalArgs &args) {
   auto pairs = find_pairs(args.dataset);
@@ -42,6 +63,16 @@ void run_eval(const EvalArgs &args) {
   }
   progress.finish();
   const double n = static_cast<double>(pairs.size());
+  if (args.record) {
+    if (!engine) throw Error("--record needs a model (not --identity)");
+    record_scores(*engine, args.dataset,
+                  {{"psnr", sum_psnr / n},
+                   {"ssim", sum_ssim / n},
+                   {"count", pairs.size()},
+                   {"stages", engine->stages()},
+                   {"precision", engine->precision()},
+                   {"device", engine->device()}});
+  }
   if (args.json) {
     nlohmann::json out = {{"psnr", sum_psnr / n}, {"ssim", sum_ssim / n}, {"count", pairs.size()}};
     std::printf("%s\n", out.dump().c_str());
@@ -61,6 +92,8 @@ void add_eval(CLI::App &app) {
   cmd->add_flag("--identity", args->identity, "Score the rainy inputs themselves (no model)");
   cmd->add_flag("--json", args->json, "Print one JSON object {psnr, ssim, count}");
   cmd->add_option("--limit", args->limit, "Score only the first N pairs");
+  cmd->add_flag("--record", args->record,
+                "Write the scores into the model's card (sapnet info shows them)");
   args->model.add_to(*cmd);
   cmd->callback([args] { run_eval(*args); });
 }

@@ -9,6 +9,62 @@
 namespace sapnet::cli {
 namespace {
 
+std::string text(const nlohmann::json &v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+std::string joined(const nlohmann::json &list) {
+  std::string out;
+  for (auto &v : list) out += (out.empty() ? "" : ", ") + text(v);
+  return out;
+}
+
+// The model card, for people: scores, then each training phase on a few lines; anything else as
+// it is stored. `--json` gives all of it for programs.
+void print_card(const nlohmann::json &meta) {
+  if (meta.contains("evaluations"))
+    for (auto &[dataset, e] : meta["evaluations"].items())
+      std::printf("scored      %s: %.2f dB / %.4f SSIM (%s images, %s, %s)\n", dataset.c_str(),
+                  e.value("psnr", 0.0), e.value("ssim", 0.0),
+                  text(e.value("count", nlohmann::json())).c_str(),
+                  text(e.value("precision", nlohmann::json())).c_str(),
+                  text(e.value("device", nlohmann::json())).c_str());
+  if (meta.contains("phases")) {
+    int k = 0;
+    for (auto &p : meta["phases"]) {
+      std::string data = joined(p.value("paired", nlohmann::json::array()));
+      const std::string clean = joined(p.value("clean", nlohmann::json::array()));
+      if (!clean.empty())
+        data += (data.empty() ? "" : "; ") + std::string("synthesized rain over ") + clean;
+      const double minutes = p.value("seconds", 0.0) / 60;
+      std::printf("phase %-5d %s\n            data: %s\n", ++k,
+                  text(p.value("network", nlohmann::json())).c_str(), data.c_str());
+      std::printf(
+          "            %s steps, batch %s, patch %s, lr %s (x%s at %s), seed %s, %.0f min on %s\n",
+          text(p.value("steps", nlohmann::json())).c_str(),
+          text(p.value("batch", nlohmann::json())).c_str(),
+          text(p.value("patch", nlohmann::json())).c_str(),
+          text(p.value("lr", nlohmann::json())).c_str(),
+          text(p.value("gamma", nlohmann::json())).c_str(),
+          joined(p.value("milestones", nlohmann::json::array())).c_str(),
+          text(p.value("seed", nlohmann::json())).c_str(), minutes,
+          text(p.value("device", nlohmann::json())).c_str());
+      if (p.contains("init")) std::printf("            from %s\n", text(p["init"]).c_str());
+    }
+  }
+  for (auto &[key, value] : meta.items()) {
+    if (key == "evaluations" || key == "phases") continue;
+    if (key == "training") {  // the last phase's bookkeeping: its headline only
+      std::printf("%-11s %s steps, %s, loss terms %s\n", key.c_str(),
+                  text(value.value("steps", nlohmann::json())).c_str(),
+                  text(value.value("data", nlohmann::json())).c_str(),
+                  value.value("loss_terms", nlohmann::json::object()).dump().c_str());
+      continue;
+    }
+    std::printf("%-11s %s\n", key.c_str(), value.dump().c_str());
+  }
+}
+
 void run_info(const std::string &path, bool json) {
   ModelFile m = load_model_file(path);
   int64_t params = 0;
@@ -27,8 +83,7 @@ void run_info(const std::string &path, bool json) {
               static_cast<long long>(params), m.weights.size());
   for (auto &[group, tensors] : m.extra)
     std::printf("extra       %s: %zu tensors\n", group.c_str(), tensors.size());
-  for (auto &[key, value] : m.metadata.items())
-    std::printf("%-11s %s\n", key.c_str(), value.dump().c_str());
+  print_card(m.metadata);
 }
 
 void run_import(const std::string &in, const std::string &out, int stages) {
