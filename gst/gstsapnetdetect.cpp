@@ -614,7 +614,8 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
       g_param_spec_string("detections-file", "Detections file",
                           "Write all detections as a COCO results list (JSON) here at the end of "
                           "the stream and when the element stops (category_id: the model's class "
-                          "id); a file that cannot be created fails the start",
+                          "id, or category-map's category); a file that cannot be created fails "
+                          "the start",
                           nullptr, rw));
   g_object_class_install_property(
       gobject_class, PROP_IMAGE_ID,
