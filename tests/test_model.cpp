@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "error.h"
+#include "expect_error.h"
 #include "image.h"
 #include "model_file.h"
 #include "sapnet.h"
@@ -19,17 +20,7 @@ namespace {
 constexpr const char *kOfficial = "weights/sapnet-official/Model11_net_latest.pth";
 constexpr const char *kPrenet = "weights/prenet-official/PReNet6_Rain100L.pth";
 
-std::string error_of(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using testing::error_of;
 
 TEST(Network, ParameterNamesAndCountMatchTheAuthors) {
   SAPNet net(NetworkConfig::sapnet());

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "error.h"
+#include "expect_error.h"
 #include "model_file.h"
 #include "sapnet.h"
 #include "shared_data.h"
@@ -21,17 +22,7 @@ namespace {
 
 using testing::TempDir;
 
-std::string error_of(const std::function<void()> &fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "";
-}
-
-#define EXPECT_CONTAINS(haystack, needle) \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "message: " << (haystack)
+using testing::error_of;
 
 // A string literal with its NUL bytes.
 template <size_t N>

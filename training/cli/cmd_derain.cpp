@@ -26,6 +26,13 @@ struct DerainArgs {
 // would replace an input, stop the command before anything is written.
 std::vector<std::string> output_paths(const std::vector<std::string> &files,
                                       const std::string &outdir) {
+  auto canonical = [](const std::string &p) {
+    std::error_code ec;
+    const fs::path c = fs::weakly_canonical(p, ec);
+    return ec ? fs::absolute(p).lexically_normal().string() : c.string();
+  };
+  std::map<std::string, std::string> inputs;  // canonical path -> as given
+  for (auto &f : files) inputs.emplace(canonical(f), f);
   std::vector<std::string> outs;
   std::map<std::string, std::string> taken;  // output -> input
   for (auto &f : files) {
@@ -34,10 +41,9 @@ std::vector<std::string> output_paths(const std::vector<std::string> &files,
     if (!fresh)
       throw Error(it->second + " and " + f + " would both be written to " + out +
                   ": derain them into different folders");
-    std::error_code ec;
-    for (auto &in : files)
-      if (fs::equivalent(out, in, ec))
-        throw Error(out + " would overwrite the input " + in + ": choose another output folder");
+    if (auto in = inputs.find(canonical(out)); in != inputs.end())
+      throw Error(out + " would overwrite the input " + in->second +
+                  ": choose another output folder");
     outs.push_back(out);
   }
   return outs;
