@@ -47,6 +47,7 @@ int main(int argc, char **argv) {
   sapnet::cli::add_pack(app);
   sapnet::cli::add_export(app);
   sapnet::cli::add_bench(app);
+  sapnet::cli::add_synth(app);
   if (unknown_subcommand(app, argc, argv)) return 2;
   // Every failure ends as one line and a nonzero status, never an abort.
   try {
