@@ -11,6 +11,7 @@
 #include "model_options.h"
 #include "plot.h"
 #include "progress.h"
+#include "temporal_smoother.h"
 #include "video_reader.h"
 #include "warping_error.h"
 
@@ -24,6 +25,7 @@ struct EvalVideoArgs {
   bool json = false;
   size_t limit = 0;
   int max_side = 0;
+  TemporalSmoothing temporal{0.0f};  // off unless --temporal
 };
 
 // Per-frame figures of one version of the clip (rainy input, derained output or clean original).
@@ -58,6 +60,8 @@ void run_eval_video(const EvalVideoArgs &args) {
   if (!args.clean.empty()) clean_video.emplace(args.clean, args.max_side);
   std::unique_ptr<Engine> engine;
   if (!args.identity) engine = args.model.make_engine();
+  // What sapnetderain's temporal mode does to the output, so that its effect can be measured.
+  TemporalSmoother smoother(args.temporal);
 
   size_t total = rainy_video.frame_count();
   if (args.limit && (total == 0 || total > args.limit)) total = args.limit;
@@ -74,6 +78,7 @@ void run_eval_video(const EvalVideoArgs &args) {
     }
     out_frame = rainy_frame;
     if (engine) engine->process(out_frame.view(), out_frame.view());
+    if (args.temporal.strength > 0) smoother.apply(out_frame.view());
     if (clean_video) {
       rainy.psnr.push_back(psnr(rainy_frame, clean_frame));
       rainy.ssim.push_back(ssim(rainy_frame, clean_frame));
@@ -171,8 +176,25 @@ void add_eval_video(CLI::App &app) {
   cmd->add_option("--max-side", args->max_side,
                   "Shrink frames so that the longer side is at most this (0 = as they are)")
       ->check(CLI::Range(0, 65536));
+  cmd->add_option("--temporal", args->temporal.strength,
+                  "Steady the output as sapnetderain's temporal mode does: the share of the "
+                  "previous output a still pixel keeps (0 = off)")
+      ->check(CLI::Range(0.0, 0.95));
+  cmd->add_option("--temporal-still", args->temporal.still,
+                  "Largest change (8-bit levels) of a pixel that counts as still")
+      ->capture_default_str();
+  cmd->add_option("--temporal-moving", args->temporal.moving,
+                  "Smallest change that counts as motion (the new frame is taken as it is)")
+      ->capture_default_str();
+  cmd->add_option("--temporal-camera", args->temporal.camera_motion,
+                  "Share of moving pixels above which the camera counts as moving (the frame is "
+                  "taken as it is)")
+      ->capture_default_str();
   args->model.add_to(*cmd);
-  cmd->callback([args] { run_eval_video(*args); });
+  cmd->callback([args] {
+    args->temporal.validate();
+    run_eval_video(*args);
+  });
 }
 
 }  // namespace sapnet::cli
