@@ -7,6 +7,7 @@
 
 #include "image.h"
 #include "run_sapnet.h"
+#include "shared_data.h"
 
 namespace fs = std::filesystem;
 
@@ -97,6 +98,27 @@ TEST_F(Synth, NeverWritesIntoAnExistingSet_n) {
   EXPECT_NE(r.out.find("not empty"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "a" / "input" / "0002.png"));
   EXPECT_EQ(before, bytes_of(dir_ / "a" / "input" / "0001.png"));
+}
+
+// The heavy rain is Rain100H's kind of heavy: made over the clean images of Rain100H training
+// pairs, it costs those images about what their real rain costs them (PSNR of the rainy inputs).
+TEST_F(Synth, HeavyRainIsAsHeavyAsRain100H) {
+  const std::string pairs = testing::shared_path("data/RainTrainH-sample12");
+  if (pairs.empty()) GTEST_SKIP() << "../shared/data/RainTrainH-sample12 is absent";
+  fs::create_directories(dir_ / "clean-h");
+  for (auto &e : fs::directory_iterator(pairs))
+    if (e.path().filename().string().rfind("norain-", 0) == 0)
+      fs::create_symlink(e.path(), dir_ / "clean-h" / e.path().filename());
+  auto made = run_sapnet("synth '" + (dir_ / "clean-h").string() + "' -o '" +
+                         (dir_ / "heavy").string() + "' --max-side 0 --seed 1");
+  ASSERT_EQ(made.status, 0) << made.out;
+  auto score = [](const std::string &dir) {
+    auto r = run_sapnet("eval --identity --json '" + dir + "'");
+    EXPECT_EQ(r.status, 0) << r.out;
+    return testing::last_json_line(r.out)["psnr"].get<double>();
+  };
+  const double real = score(pairs), ours = score((dir_ / "heavy").string());
+  EXPECT_NEAR(ours, real, 2.0) << "synthesized heavy rain " << ours << " dB, Rain100H's " << real;
 }
 
 }  // namespace
