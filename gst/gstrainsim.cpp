@@ -248,7 +248,7 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
       gobject_class, PROP_LAYERS,
       g_param_spec_int(
           "layers", "Layers",
-          "Streak layers at growing depth (heavy rain: 2 to 4; each further layer "
+          "Streak layers at growing depth (heavy rain: 2 or 3; each further layer "
           "denser, shorter, thinner, dimmer, softer)",
           1, 4, d.layers,
           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
