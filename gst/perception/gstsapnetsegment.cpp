@@ -26,33 +26,23 @@
 #include <mutex>
 #include <string>
 
-#include "error.h"
 #include "frame_view.h"
-#include "overlay.h"
-#include "perception.h"
-#include "perception_common.h"
+#include "output_files.h"
+#include "perception/overlay.h"
+#include "perception/segmenter.h"
 #include "sapnet_segmentation_meta.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_sapnet_segment_debug);
 #define GST_CAT_DEFAULT gst_sapnet_segment_debug
 
+// The shared properties (model-location, device, input size, mean, std, overlay) belong to
+// GstSapnetPerceptionFilter.
 enum {
   PROP_0,
-  PROP_MODEL_LOCATION,
-  PROP_DEVICE,
-  PROP_INPUT_WIDTH,
-  PROP_INPUT_HEIGHT,
-  PROP_MEAN,
-  PROP_STD,
-  PROP_OVERLAY,
   PROP_OVERLAY_ALPHA,
   PROP_LABELS_LOCATION,
 };
 
-#define DEFAULT_DEVICE "auto"
-#define DEFAULT_MEAN "0,0,0"
-#define DEFAULT_STD "1,1,1"
-#define DEFAULT_OVERLAY FALSE
 #define DEFAULT_OVERLAY_ALPHA 0.5
 
 namespace {
@@ -60,10 +50,6 @@ namespace {
 // C++ state of the element, kept out of the GObject instance struct.
 struct SegmentState {
   std::mutex lock;  // guards the settings
-  std::string model_location, device = DEFAULT_DEVICE;
-  int input_width = 0, input_height = 0;
-  std::string mean = DEFAULT_MEAN, std = DEFAULT_STD;
-  bool overlay = DEFAULT_OVERLAY;
   double overlay_alpha = DEFAULT_OVERLAY_ALPHA;
   std::string labels_location;
 
@@ -72,14 +58,16 @@ struct SegmentState {
   guint64 frames = 0;
 };
 
+using sapnet::gst::ElementError;
+
 }  // namespace
 
 struct _GstSapnetSegment {
-  GstVideoFilter parent;
+  GstSapnetPerceptionFilter parent;
   SegmentState *state;
 };
 
-G_DEFINE_TYPE(GstSapnetSegment, gst_sapnet_segment, GST_TYPE_VIDEO_FILTER);
+G_DEFINE_TYPE(GstSapnetSegment, gst_sapnet_segment, GST_TYPE_SAPNET_PERCEPTION_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(sapnetsegment, "sapnetsegment", GST_RANK_NONE, GST_TYPE_SAPNET_SEGMENT);
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
@@ -87,185 +75,90 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 
-static gboolean gst_sapnet_segment_start(GstBaseTransform *trans) {
-  auto *self = GST_SAPNET_SEGMENT(trans);
+static void gst_sapnet_segment_open(GstSapnetPerceptionFilter *filter,
+                                    const sapnet::PerceptionInput &input) {
+  auto *self = GST_SAPNET_SEGMENT(filter);
   SegmentState *s = self->state;
-  sapnet::PerceptionInput o;
-  std::string mean, stdev, location;
+  s->segmenter.reset();
+  std::string location;
   {
     std::lock_guard<std::mutex> g(s->lock);
     location = s->labels_location;
-    o.model_path = s->model_location;
-    o.device = s->device;
-    o.input_width = s->input_width;
-    o.input_height = s->input_height;
-    mean = s->mean, stdev = s->std;
   }
-  if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
-      !sapnet::gst::parse_rgb_triplet(stdev, &o.std)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("Invalid mean \"%s\" or std \"%s\": expected three numbers \"r,g,b\".",
-                       mean.c_str(), stdev.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  // Class maps are written frame by frame: a folder that cannot take them fails now.
+  // Class maps are written frame by frame: a pattern or folder that cannot take them fails now.
   if (!location.empty()) {
+    const std::string bad_pattern = sapnet::gst::location_pattern_error(location);
+    if (!bad_pattern.empty())
+      throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+                         "Invalid labels-location: " + bad_pattern);
     const std::string first = sapnet::gst::format_location(location, 0);
     const std::string why = sapnet::gst::unwritable_reason(first);
-    if (!why.empty()) {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                        ("Cannot write the class maps \"%s\": %s", first.c_str(), why.c_str()),
-                        ("labels-location \"%s\"", location.c_str()));
-      return FALSE;
-    }
+    if (!why.empty())
+      throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE,
+                         "Cannot write the class maps \"" + first + "\": " + why,
+                         "labels-location \"" + location + "\"");
   }
-  try {
-    s->segmenter = std::make_unique<sapnet::Segmenter>(o);
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_READ,
-        ("Could not load the segmentation model \"%s\": %s", o.model_path.c_str(), e.what()),
-        ("%s", e.what()));
-    return FALSE;
-  } catch (...) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_READ,
-        ("Could not load the segmentation model \"%s\": unknown exception", o.model_path.c_str()),
-        (nullptr));
-    return FALSE;
-  }
-  GST_INFO_OBJECT(self, "segmenter %s on %s", o.model_path.c_str(), s->segmenter->device().c_str());
+  s->segmenter = std::make_unique<sapnet::Segmenter>(input);
+  GST_INFO_OBJECT(self, "segmenter %s on %s", input.model_path.c_str(),
+                  s->segmenter->device().c_str());
   s->frames = 0;
-  return TRUE;
 }
 
-static gboolean gst_sapnet_segment_stop(GstBaseTransform *trans) {
-  GST_SAPNET_SEGMENT(trans)->state->segmenter.reset();
-  return TRUE;
+static void gst_sapnet_segment_close(GstSapnetPerceptionFilter *filter) {
+  GST_SAPNET_SEGMENT(filter)->state->segmenter.reset();
 }
 
-static gboolean gst_sapnet_segment_set_info(GstVideoFilter *filter, GstCaps *,
-                                            GstVideoInfo *in_info, GstCaps *, GstVideoInfo *) {
-  sapnet::PixelFormat f;
-  if (!sapnet::gst::pixel_format_of(GST_VIDEO_INFO_FORMAT(in_info), &f)) {
-    GST_ERROR_OBJECT(filter, "unsupported format");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static GstFlowReturn gst_sapnet_segment_transform_frame_ip(GstVideoFilter *filter,
-                                                           GstVideoFrame *frame) {
-  auto *self = GST_SAPNET_SEGMENT(filter);
-  SegmentState *s = self->state;
-  if (!s->segmenter) return GST_FLOW_NOT_NEGOTIATED;
-  bool overlay;
+static void gst_sapnet_segment_process(GstSapnetPerceptionFilter *filter, GstVideoFrame *frame,
+                                       const sapnet::FrameView &view, bool overlay) {
+  SegmentState *s = GST_SAPNET_SEGMENT(filter)->state;
   double alpha;
   std::string location;
   {
     std::lock_guard<std::mutex> g(s->lock);
-    overlay = s->overlay;
     alpha = s->overlay_alpha;
     location = s->labels_location;
   }
-  const sapnet::FrameView view = sapnet::gst::view_of(frame);
+  const sapnet::ClassMap map = s->segmenter->segment(view);
+  const guint64 index = s->frames++;
+  gst_buffer_add_sapnet_segmentation_meta(frame->buffer, map.width, map.height, map.num_classes,
+                                          map.ids.data());
+  if (overlay && alpha > 0) sapnet::blend_class_map(view, map.ids.data(), float(alpha));
+  if (location.empty()) return;
   std::string path;
   try {
-    const sapnet::ClassMap map = s->segmenter->segment(view);
-    const guint64 index = s->frames++;
-    gst_buffer_add_sapnet_segmentation_meta(frame->buffer, map.width, map.height, map.num_classes,
-                                            map.ids.data());
-    if (overlay && alpha > 0) sapnet::blend_class_map(view, map.ids.data(), float(alpha));
-    if (!location.empty()) {
-      path = sapnet::gst::format_location(location, index);
-      sapnet::gst::write_gray_png(path, map.ids.data(), map.width, map.height);
-    }
+    path = sapnet::gst::format_location(location, index);
+    sapnet::gst::write_gray_png(path, map.ids.data(), map.width, map.height);
   } catch (const std::exception &e) {
-    if (!path.empty())
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE,
-                        ("Could not write the class map \"%s\": %s", path.c_str(), e.what()),
-                        ("%s", e.what()));
-    else
-      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: %s", e.what()),
-                        ("model %s", s->segmenter->options().model_path.c_str()));
-    return GST_FLOW_ERROR;
-  } catch (...) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Segmentation failed: unknown exception."),
-                      ("model %s", s->segmenter->options().model_path.c_str()));
-    return GST_FLOW_ERROR;
+    throw ElementError(
+        GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE,
+        "Could not write the class map \"" + (path.empty() ? location : path) + "\": " + e.what(),
+        e.what());
   }
-  return GST_FLOW_OK;
 }
 
-static void set_string(std::string *dst, const GValue *value, const char *fallback = "") {
-  const char *v = g_value_get_string(value);
-  *dst = v && *v ? v : fallback;
-}
-
-static void gst_sapnet_segment_set_property(GObject *object, guint prop_id, const GValue *value,
-                                            GParamSpec *pspec) {
-  SegmentState *s = GST_SAPNET_SEGMENT(object)->state;
+static void gst_sapnet_segment_set_setting(GstSapnetPerceptionFilter *filter, guint prop_id,
+                                           const GValue *value, GParamSpec *pspec) {
+  SegmentState *s = GST_SAPNET_SEGMENT(filter)->state;
   std::lock_guard<std::mutex> g(s->lock);
   switch (prop_id) {
-    case PROP_MODEL_LOCATION:
-      set_string(&s->model_location, value);
-      break;
-    case PROP_DEVICE:
-      set_string(&s->device, value, DEFAULT_DEVICE);
-      break;
-    case PROP_INPUT_WIDTH:
-      s->input_width = g_value_get_int(value);
-      break;
-    case PROP_INPUT_HEIGHT:
-      s->input_height = g_value_get_int(value);
-      break;
-    case PROP_MEAN:
-      set_string(&s->mean, value, DEFAULT_MEAN);
-      break;
-    case PROP_STD:
-      set_string(&s->std, value, DEFAULT_STD);
-      break;
-    case PROP_OVERLAY:
-      s->overlay = g_value_get_boolean(value);
-      break;
     case PROP_OVERLAY_ALPHA:
       s->overlay_alpha = g_value_get_double(value);
       break;
-    case PROP_LABELS_LOCATION:
-      set_string(&s->labels_location, value);
+    case PROP_LABELS_LOCATION: {
+      const char *v = g_value_get_string(value);
+      s->labels_location = v ? v : "";
       break;
+    }
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(filter, prop_id, pspec);
   }
 }
 
-static void gst_sapnet_segment_get_property(GObject *object, guint prop_id, GValue *value,
-                                            GParamSpec *pspec) {
-  SegmentState *s = GST_SAPNET_SEGMENT(object)->state;
+static void gst_sapnet_segment_get_setting(GstSapnetPerceptionFilter *filter, guint prop_id,
+                                           GValue *value, GParamSpec *pspec) {
+  SegmentState *s = GST_SAPNET_SEGMENT(filter)->state;
   std::lock_guard<std::mutex> g(s->lock);
   switch (prop_id) {
-    case PROP_MODEL_LOCATION:
-      g_value_set_string(value, s->model_location.empty() ? nullptr : s->model_location.c_str());
-      break;
-    case PROP_DEVICE:
-      g_value_set_string(value, s->device.c_str());
-      break;
-    case PROP_INPUT_WIDTH:
-      g_value_set_int(value, s->input_width);
-      break;
-    case PROP_INPUT_HEIGHT:
-      g_value_set_int(value, s->input_height);
-      break;
-    case PROP_MEAN:
-      g_value_set_string(value, s->mean.c_str());
-      break;
-    case PROP_STD:
-      g_value_set_string(value, s->std.c_str());
-      break;
-    case PROP_OVERLAY:
-      g_value_set_boolean(value, s->overlay);
-      break;
     case PROP_OVERLAY_ALPHA:
       g_value_set_double(value, s->overlay_alpha);
       break;
@@ -273,7 +166,7 @@ static void gst_sapnet_segment_get_property(GObject *object, guint prop_id, GVal
       g_value_set_string(value, s->labels_location.empty() ? nullptr : s->labels_location.c_str());
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(filter, prop_id, pspec);
   }
 }
 
@@ -285,56 +178,15 @@ static void gst_sapnet_segment_finalize(GObject *object) {
 static void gst_sapnet_segment_class_init(GstSapnetSegmentClass *klass) {
   auto *gobject_class = G_OBJECT_CLASS(klass);
   auto *element_class = GST_ELEMENT_CLASS(klass);
-  auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  auto *perception_class = GST_SAPNET_PERCEPTION_FILTER_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(gst_sapnet_segment_debug, "sapnetsegment", 0,
                           "SAPNet TorchScript semantic segmentation");
 
-  gobject_class->set_property = gst_sapnet_segment_set_property;
-  gobject_class->get_property = gst_sapnet_segment_get_property;
   gobject_class->finalize = gst_sapnet_segment_finalize;
+  gst_sapnet_perception_filter_class_route_properties(perception_class);
 
-  // Settings read when the element starts (READY -> PAUSED).
-  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                           GST_PARAM_MUTABLE_READY);
   const auto live = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                              GST_PARAM_MUTABLE_PLAYING);
-  g_object_class_install_property(
-      gobject_class, PROP_MODEL_LOCATION,
-      g_param_spec_string("model-location", "Model location",
-                          "TorchScript segmenter (.pt) returning logits 1 x C x H x W or "
-                          "{\"out\": logits}",
-                          nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_DEVICE,
-      g_param_spec_string("device", "Device", "Where the segmenter runs: auto, cpu, cuda or cuda:N",
-                          DEFAULT_DEVICE, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_INPUT_WIDTH,
-      g_param_spec_int("input-width", "Input width",
-                       "Network input width; frames are resized to it (0: the frame's width)", 0,
-                       16384, 0, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_INPUT_HEIGHT,
-      g_param_spec_int("input-height", "Input height",
-                       "Network input height; frames are resized to it (0: the frame's height)", 0,
-                       16384, 0, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_MEAN,
-      g_param_spec_string("mean", "Mean",
-                          "Per-channel mean \"r,g,b\" subtracted from RGB in [0, 1] (ImageNet: "
-                          "\"0.485,0.456,0.406\")",
-                          DEFAULT_MEAN, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_STD,
-      g_param_spec_string("std", "Standard deviation",
-                          "Per-channel divisor \"r,g,b\" applied after the mean (ImageNet: "
-                          "\"0.229,0.224,0.225\")",
-                          DEFAULT_STD, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_OVERLAY,
-      g_param_spec_boolean("overlay", "Overlay", "Blend a colour per class into the frame",
-                           DEFAULT_OVERLAY, live));
   g_object_class_install_property(
       gobject_class, PROP_OVERLAY_ALPHA,
       g_param_spec_double("overlay-alpha", "Overlay alpha",
@@ -344,8 +196,8 @@ static void gst_sapnet_segment_class_init(GstSapnetSegmentClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_LABELS_LOCATION,
       g_param_spec_string("labels-location", "Labels location",
-                          "Write each class map here as an 8-bit PNG of class ids; a %d-style "
-                          "pattern takes the frame number (e.g. pred/%05d.png)",
+                          "Write each class map here as an 8-bit PNG of class ids; one %d-style "
+                          "conversion takes the frame number (e.g. pred/%05d.png), %% is a %",
                           nullptr, live));
 
   gst_element_class_set_static_metadata(
@@ -355,10 +207,12 @@ static void gst_sapnet_segment_class_init(GstSapnetSegmentClass *klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_segment_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_segment_stop);
-  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_segment_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_sapnet_segment_transform_frame_ip);
+  perception_class->task = "segmentation";
+  perception_class->open = gst_sapnet_segment_open;
+  perception_class->close = gst_sapnet_segment_close;
+  perception_class->process = gst_sapnet_segment_process;
+  perception_class->set_setting = gst_sapnet_segment_set_setting;
+  perception_class->get_setting = gst_sapnet_segment_get_setting;
 }
 
 static void gst_sapnet_segment_init(GstSapnetSegment *self) {
