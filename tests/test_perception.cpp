@@ -414,6 +414,8 @@ TEST(LabelFiles, ClassNamesOnePerLine) {
   const std::string msg = testing::error_of([&] { read_class_names(dir / "missing.txt"); });
   EXPECT_CONTAINS(msg, dir / "missing.txt");
   EXPECT_CONTAINS(msg, "No such file");
+  EXPECT_CONTAINS(testing::error_of([&] { read_class_names(dir.path()); }),
+                  dir.path());  // a folder
   EXPECT_EQ(class_name({"a", "", "c"}, 1), "class-1");
   EXPECT_EQ(class_name({"a", "", "c"}, 2), "c");
   EXPECT_EQ(class_name({"a"}, 5), "class-5");
