@@ -39,10 +39,24 @@ inline bool pixel_format_of(GstVideoFormat f, PixelFormat *out) {
   }
 }
 
-// A view of a mapped frame's planes and strides (no copy).
+// The YUV matrix and range the caps give (GstVideoInfo fills in GStreamer's default when the caps
+// name none: BT.601 for SD, BT.709 for HD). The Engine knows BT.601 and BT.709; another matrix
+// (BT.2020, SMPTE 240M, FCC) is read as BT.601 and `exact`, when given, is set to false.
+inline Colorimetry colorimetry_of(const GstVideoColorimetry &c, bool *exact = nullptr) {
+  Colorimetry out;
+  out.matrix = c.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? YuvMatrix::kBT709 : YuvMatrix::kBT601;
+  out.range = c.range == GST_VIDEO_COLOR_RANGE_0_255 ? YuvRange::kFull : YuvRange::kLimited;
+  if (exact)
+    *exact = c.matrix == GST_VIDEO_COLOR_MATRIX_BT709 || c.matrix == GST_VIDEO_COLOR_MATRIX_BT601 ||
+             c.matrix == GST_VIDEO_COLOR_MATRIX_UNKNOWN || c.matrix == GST_VIDEO_COLOR_MATRIX_RGB;
+  return out;
+}
+
+// A view of a mapped frame's planes and strides (no copy), with the colorimetry of its caps.
 inline FrameView view_of(GstVideoFrame *frame) {
   FrameView v;
   pixel_format_of(GST_VIDEO_FRAME_FORMAT(frame), &v.format);
+  v.colorimetry = colorimetry_of(frame->info.colorimetry);
   v.width = GST_VIDEO_FRAME_WIDTH(frame);
   v.height = GST_VIDEO_FRAME_HEIGHT(frame);
   for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(frame) && p < 3; ++p) {

@@ -41,24 +41,20 @@ enum {
 };
 
 #define DEFAULT_DEVICE "auto"
-#define DEFAULT_PRECISION SAPNET_PRECISION_AUTO
+#define DEFAULT_PRECISION sapnet::Precision::kAuto
 #define DEFAULT_STAGES 0
 #define DEFAULT_TILE_SIZE 0
 #define DEFAULT_TILE_OVERLAP -1  // auto: min(32, tile-size / 4)
 #define DEFAULT_ENABLED TRUE
 
-typedef enum {
-  SAPNET_PRECISION_AUTO,
-  SAPNET_PRECISION_FP32,
-  SAPNET_PRECISION_FP16
-} SapnetPrecision;
-
+// The property's values are sapnet::Precision's, nicknamed as precision_name() names them.
 static GType sapnet_precision_get_type(void) {
   static GType type = 0;
   static const GEnumValue values[] = {
-      {SAPNET_PRECISION_AUTO, "fp16 on CUDA, fp32 on the CPU", "auto"},
-      {SAPNET_PRECISION_FP32, "32-bit float", "fp32"},
-      {SAPNET_PRECISION_FP16, "16-bit float (CUDA only)", "fp16"},
+      {int(sapnet::Precision::kAuto), "fp16 on CUDA, fp32 on the CPU", "auto"},
+      {int(sapnet::Precision::kFp32), "32-bit float", "fp32"},
+      {int(sapnet::Precision::kFp16), "16-bit float (CUDA only)", "fp16"},
+      {int(sapnet::Precision::kBf16), "bfloat16 (CUDA only)", "bf16"},
       {0, nullptr, nullptr}};
   if (g_once_init_enter(&type))
     g_once_init_leave(&type, g_enum_register_static("SapnetPrecision", values));
@@ -67,15 +63,11 @@ static GType sapnet_precision_get_type(void) {
 
 namespace {
 
-const char *precision_name(int p) {
-  return p == SAPNET_PRECISION_FP32 ? "fp32" : p == SAPNET_PRECISION_FP16 ? "fp16" : "auto";
-}
-
 // The settings the properties hold.
 struct Settings {
   std::string model_location;  // empty: the bundled model
   std::string device = DEFAULT_DEVICE;
-  int precision = DEFAULT_PRECISION;
+  sapnet::Precision precision = DEFAULT_PRECISION;
   int stages = DEFAULT_STAGES;
   int tile_size = DEFAULT_TILE_SIZE, tile_overlap = DEFAULT_TILE_OVERLAP;
 
@@ -201,7 +193,7 @@ static gboolean build_engine(GstSapnetDerain *self, const Settings &s, bool star
     if (!choose_tiling(self, s, starting)) return FALSE;
     sapnet::EngineOptions options;
     options.device = s.device;
-    options.precision = precision_name(s.precision);
+    options.precision = s.precision;
     if (path.empty()) path = sapnet::default_model_path();
     options.model_path = path;
     auto engine = std::make_unique<sapnet::Engine>(options);  // all stages, whole frames
@@ -210,8 +202,8 @@ static gboolean build_engine(GstSapnetDerain *self, const Settings &s, bool star
     engine->set_tiling(st->tile, st->overlap);
     GST_INFO_OBJECT(self, "model %s (%s, %s), %d stage(s) on %s %s, tiles %d/%d", path.c_str(),
                     engine->model_format().c_str(), engine->network().describe().c_str(),
-                    engine->stages(), engine->device().c_str(), engine->precision().c_str(),
-                    st->tile, st->overlap);
+                    engine->stages(), engine->device().c_str(),
+                    sapnet::precision_name(engine->precision()), st->tile, st->overlap);
     st->engine = std::move(engine);
     return TRUE;
   } catch (const std::exception &e) {
@@ -219,7 +211,7 @@ static gboolean build_engine(GstSapnetDerain *self, const Settings &s, bool star
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
                       ("Could not load the deraining model \"%s\" (device %s, precision %s): %s",
                        path.empty() ? "(bundled model)" : path.c_str(), s.device.c_str(),
-                       precision_name(s.precision), reason.c_str()),
+                       sapnet::precision_name(s.precision), reason.c_str()),
                       ("%s", e.what()));
   } catch (...) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
@@ -280,8 +272,14 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, Gs
     GST_ERROR_OBJECT(filter, "input and output caps must share a supported format and size");
     return FALSE;
   }
-  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d", sapnet::pixel_format_name(f),
-                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info));
+  bool exact = true;
+  const auto colorimetry = sapnet::gst::colorimetry_of(in_info->colorimetry, &exact);
+  if (!exact && !GST_VIDEO_INFO_IS_RGB(in_info))
+    GST_WARNING_OBJECT(filter, "YUV matrix %d is neither BT.601 nor BT.709: converting as BT.601",
+                       int(in_info->colorimetry.matrix));
+  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d (%s)", sapnet::pixel_format_name(f),
+                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info),
+                   sapnet::colorimetry_name(colorimetry));
   return TRUE;
 }
 
@@ -346,7 +344,7 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
       break;
     }
     case PROP_PRECISION:
-      p.precision = g_value_get_enum(value);
+      p.precision = static_cast<sapnet::Precision>(g_value_get_enum(value));
       break;
     case PROP_STAGES:
       p.stages = g_value_get_int(value);
@@ -392,7 +390,7 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
       g_value_set_string(value, p.device.c_str());
       break;
     case PROP_PRECISION:
-      g_value_set_enum(value, p.precision);
+      g_value_set_enum(value, int(p.precision));
       break;
     case PROP_STAGES:
       g_value_set_int(value, p.stages);
@@ -454,15 +452,15 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision", "Arithmetic of the network",
-                        sapnet_precision_get_type(), DEFAULT_PRECISION, rw));
+                        sapnet_precision_get_type(), int(DEFAULT_PRECISION), rw));
   g_object_class_install_property(
       gobject_class, PROP_STAGES,
       g_param_spec_int("stages", "Stages",
-                       "Recurrent stages to run: 0 runs all the model has (6 for SAPNet, 4 for the "
-                       "bundled model); fewer is faster and removes less rain. More than the model "
-                       "has is an error (at start, or at the next frame while playing) that names "
-                       "both numbers",
-                       0, 6, DEFAULT_STAGES,
+                       "Recurrent stages to run: 0 runs all the loaded model has (6 for SAPNet); "
+                       "fewer is faster and removes less rain. The range is 1 up to the model's "
+                       "stage count: more than the model has is an error naming both numbers, "
+                       "the same at start and at the next frame while playing",
+                       0, sapnet::kMaxStages, DEFAULT_STAGES,
                        static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
       gobject_class, PROP_TILE_SIZE,

@@ -18,6 +18,7 @@ namespace sapnet {
 struct CudaPipeline::Plan {
   int width = 0, height = 0, stages = 0;
   PixelFormat in_format{}, out_format{};
+  Colorimetry in_colorimetry, out_colorimetry;
   c10::cuda::CUDAStream stream;
   torch::Tensor host_in, host_out;      // pinned, compact bytes
   torch::Tensor device_in, device_out;  // compact bytes on the GPU (the graph's fixed addresses)
@@ -28,15 +29,32 @@ struct CudaPipeline::Plan {
 
   bool fits(const FrameView &in, const FrameView &out, int n) const {
     return in.width == width && in.height == height && in.format == in_format &&
-           out.format == out_format && n == stages;
+           out.format == out_format && in.colorimetry == in_colorimetry &&
+           out.colorimetry == out_colorimetry && n == stages;
   }
 };
 
+namespace {
+
+// cuDNN's benchmark mode is process-wide: it is on only while a plan warms up (where it picks the
+// algorithms the graph then captures), and the caller's setting is restored after.
+class CudnnBenchmarkScope {
+ public:
+  CudnnBenchmarkScope() : previous_(at::globalContext().benchmarkCuDNN()) {
+    at::globalContext().setBenchmarkCuDNN(true);
+  }
+  ~CudnnBenchmarkScope() { at::globalContext().setBenchmarkCuDNN(previous_); }
+  CudnnBenchmarkScope(const CudnnBenchmarkScope &) = delete;
+  CudnnBenchmarkScope &operator=(const CudnnBenchmarkScope &) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace
+
 CudaPipeline::CudaPipeline(SAPNet net, torch::Device device, torch::ScalarType dtype)
-    : net_(std::move(net)), device_(device), dtype_(dtype) {
-  // Let cuDNN pick the fastest algorithm for each shape while the graph is being prepared.
-  at::globalContext().setBenchmarkCuDNN(true);
-}
+    : net_(std::move(net)), device_(device), dtype_(dtype) {}
 
 CudaPipeline::~CudaPipeline() = default;
 
@@ -55,6 +73,8 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
     plan->stages = stages;
     plan->in_format = in.format;
     plan->out_format = out.format;
+    plan->in_colorimetry = in.colorimetry;
+    plan->out_colorimetry = out.colorimetry;
     const auto bytes = torch::TensorOptions().dtype(torch::kByte);
     const int64_t in_size = compact_frame_size(in.format, in.width, in.height);
     const int64_t out_size = compact_frame_size(out.format, out.width, out.height);
@@ -70,14 +90,22 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
 
   copy_to_compact(in, p.host_in.data_ptr<uint8_t>());
   p.device_in.copy_(p.host_in, /*non_blocking=*/true);
+  // The same conversion as the CPU path (tensor_frame), on the GPU; alpha goes through with it.
   auto step = [&] {
-    auto x = compact_to_rgb(p.device_in, p.in_format, p.width, p.height, dtype_,
-                            /*channels_last=*/true);
+    const FramePlanes in_planes =
+        compact_planes(p.device_in, p.in_format, p.width, p.height, p.in_colorimetry);
+    auto x = torch::empty({1, 3, p.height, p.width},
+                          torch::TensorOptions().dtype(dtype_).device(device_).memory_format(
+                              torch::MemoryFormat::ChannelsLast));
+    decode_frame(in_planes, x);
     auto y = net_->forward_stages(x, p.stages).back();
-    rgb_to_compact(y, p.out_format, p.width, p.height, p.device_out);
+    encode_frame(y,
+                 compact_planes(p.device_out, p.out_format, p.width, p.height, p.out_colorimetry),
+                 &in_planes);
   };
   if (!p.captured) {
     // Warm-up runs pick the cuDNN algorithms and fill the allocator before capture.
+    CudnnBenchmarkScope benchmark;
     for (int i = 0; i < 3; ++i) step();
     p.stream.synchronize();
     p.graph.capture_begin();
@@ -88,7 +116,9 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
   p.graph.replay();
   p.host_out.copy_(p.device_out, /*non_blocking=*/true);
   p.stream.synchronize();
-  copy_from_compact(p.host_out.data_ptr<uint8_t>(), out);
+  // A 4-byte input's alpha is in the downloaded bytes; otherwise out's fourth byte stays.
+  copy_from_compact(p.host_out.data_ptr<uint8_t>(), out,
+                    bytes_per_pixel(in.format) == 4 && bytes_per_pixel(out.format) == 4);
 }
 
 size_t cuda_peak_reserved_bytes(const torch::Device &device) {

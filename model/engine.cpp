@@ -13,6 +13,8 @@
 #include "host_resources.h"
 #include "model_file.h"
 #include "sapnet.h"
+#include "tensor_frame.h"
+#include "torch_device.h"
 #if SAPNET_WITH_CUDA
 #include "cuda_pipeline.h"
 #endif
@@ -27,35 +29,22 @@
 namespace sapnet {
 namespace {
 
-torch::Device parse_device(const std::string &name) {
-  if (name == "auto" || name.empty())
-    return cuda_available() ? torch::Device("cuda:0") : torch::kCPU;
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!SAPNET_WITH_CUDA)
-      throw Error("device '" + name +
-                  "': this build's LibTorch has no CUDA (configure with "
-                  "-Dtorch_prefix= pointing at a CUDA LibTorch)");
-    if (!torch::cuda::is_available()) throw Error("device '" + name + "': no CUDA GPU is visible");
-    torch::Device dev(name == "cuda" ? "cuda:0" : name);
-    if (dev.index() >= static_cast<int>(torch::cuda::device_count()))
-      throw Error("device '" + name + "': only " + std::to_string(torch::cuda::device_count()) +
-                  " CUDA device(s)");
-    return dev;
+// Sets LibTorch's intra-op thread count for one call into the Engine and restores the caller's
+// afterwards, so that an Engine's `threads` option is not a process-wide side effect.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : previous_(torch::get_num_threads()) {
+    if (threads != previous_) torch::set_num_threads(threads);
   }
-  throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
-}
+  ~ThreadScope() {
+    if (torch::get_num_threads() != previous_) torch::set_num_threads(previous_);
+  }
+  ThreadScope(const ThreadScope &) = delete;
+  ThreadScope &operator=(const ThreadScope &) = delete;
 
-torch::ScalarType parse_precision(const std::string &name, const torch::Device &device) {
-  if (name == "auto" || name.empty()) return device.is_cuda() ? torch::kHalf : torch::kFloat;
-  if (name == "fp32") return torch::kFloat;
-  if (name == "fp16" || name == "bf16") {
-    if (!device.is_cuda())
-      throw Error("precision " + name + " needs a CUDA device; the CPU runs fp32");
-    return name == "fp16" ? torch::kHalf : torch::kBFloat16;
-  }
-  throw Error("unknown precision '" + name + "' (expected auto, fp32, fp16 or bf16)");
-}
+ private:
+  int previous_;
+};
 
 // A loaded network, ready for inference on one device in one precision. Engines that load the
 // same file (same path, size and modification time) for the same device and precision share one,
@@ -65,10 +54,18 @@ struct LoadedNet {
   std::string format;
 };
 
+// The networks Engines share, by file, device and precision. Entries are weak: a network goes with
+// the last Engine that holds it.
+std::mutex cache_mutex;
+std::map<std::string, std::weak_ptr<const LoadedNet>> net_cache;
+
+void drop_expired_locked() {
+  for (auto it = net_cache.begin(); it != net_cache.end();)
+    it = it->second.expired() ? net_cache.erase(it) : std::next(it);
+}
+
 std::shared_ptr<const LoadedNet> load_net(const std::string &path, const torch::Device &device,
                                           torch::ScalarType dtype) {
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<const LoadedNet>> cache;
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
@@ -76,8 +73,9 @@ std::shared_ptr<const LoadedNet> load_net(const std::string &path, const torch::
   const std::string key = canonical.string() + "|" + std::to_string(size) + "|" +
                           std::to_string(mtime) + "|" + device.str() + "|" +
                           std::to_string(static_cast<int>(dtype));
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto hit = cache[key].lock()) return hit;
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  drop_expired_locked();
+  if (auto hit = net_cache[key].lock()) return hit;
 
   ModelFile file = load_model_file(path);
   auto loaded = std::make_shared<LoadedNet>();
@@ -100,14 +98,16 @@ std::shared_ptr<const LoadedNet> load_net(const std::string &path, const torch::
     for (auto &t : loaded->net->buffers())
       if (t.dim() == 4) t.set_data(t.contiguous(torch::MemoryFormat::ChannelsLast));
   }
-  cache[key] = loaded;
+  net_cache[key] = loaded;
   return loaded;
 }
 
 }  // namespace
 
-bool cuda_available() {
-  return SAPNET_WITH_CUDA && torch::cuda::is_available();
+int shared_network_count() {
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  drop_expired_locked();
+  return static_cast<int>(net_cache.size());
 }
 
 std::string default_model_path() {
@@ -133,18 +133,21 @@ struct Engine::Impl {
   std::unique_ptr<CudaPipeline> cuda;
 #endif
   torch::Device device{torch::kCPU};
+  Precision precision = Precision::kFp32;
   torch::ScalarType dtype = torch::kFloat;
   int stages = 0;
+  int threads = 1;
   int tile = 0, overlap = 0;
-  // Per-resolution staging: network input on the host (float planar RGB) and its output.
+  // Per-resolution staging on the host: the network's input, channels-last float RGB (what the
+  // network takes, so frames are decoded straight into it), and the blended tiles.
   torch::Tensor host_in, host_out;
   int width = 0, height = 0;
 
   void ensure_buffers(int w, int h) {
     if (w == width && h == height) return;
     auto opts = torch::TensorOptions().dtype(torch::kFloat);
-    host_in = torch::empty({1, 3, h, w}, opts);
-    host_out = torch::empty({1, 3, h, w}, opts);
+    host_in = torch::empty({1, 3, h, w}, opts.memory_format(torch::MemoryFormat::ChannelsLast));
+    host_out = torch::empty({1, 3, h, w}, opts.memory_format(torch::MemoryFormat::ChannelsLast));
     width = w;
     height = h;
   }
@@ -169,21 +172,16 @@ struct Engine::Impl {
                        : ": derain it in tiles (--tile-size 512, the element's tile-size)"));
   }
 
+  // The network on a host float tensor; the result is a host float tensor (channels-last).
   torch::Tensor forward(const torch::Tensor &x) {
-    if (!device.is_cuda() && dtype == torch::kFloat)
-      return net->forward_stages(x.contiguous(torch::MemoryFormat::ChannelsLast), stages).back();
-    auto on_device = x.to(device, dtype).contiguous(torch::MemoryFormat::ChannelsLast);
-    return net->forward_stages(on_device, stages)
-        .back()
-        .to(torch::kCPU, torch::kFloat)
-        .contiguous();
+    auto in = x.to(device, dtype).contiguous(torch::MemoryFormat::ChannelsLast);
+    return net->forward_stages(in, stages).back().to(torch::kCPU, torch::kFloat);
   }
 
-  // Runs the network on host_in; returns the float result in planar (NCHW) order: the network's
-  // channels-last output made contiguous, or host_out when tiles are blended into it.
+  // Runs the network on host_in: its output, or host_out when tiles are blended into it.
   torch::Tensor run() {
     c10::InferenceMode inference;
-    if (tile <= 0 || (width <= tile && height <= tile)) return forward(host_in).contiguous();
+    if (tile <= 0 || (width <= tile && height <= tile)) return forward(host_in);
     run_tiled();
     return host_out;
   }
@@ -229,10 +227,13 @@ struct Engine::Impl {
 
 Engine::Engine(const EngineOptions &options) : impl_(std::make_unique<Impl>()) {
   impl_->path = options.model_path.empty() ? default_model_path() : options.model_path;
-  impl_->device = parse_device(options.device);
-  impl_->dtype = parse_precision(options.precision, impl_->device);
+  const Device device = parse_device(options.device);
+  impl_->device = torch_device(device);
+  impl_->precision = resolve_precision(options.precision, device);
+  impl_->dtype = torch_dtype(impl_->precision);
   // LibTorch's own default is one thread on small machines; use the cores this process may use.
-  torch::set_num_threads(bounded_threads(options.threads));
+  impl_->threads = bounded_threads(options.threads);
+  ThreadScope threads(impl_->threads);
   impl_->loaded = load_net(impl_->path, impl_->device, impl_->dtype);
   impl_->net = impl_->loaded->net;
   impl_->format = impl_->loaded->format;
@@ -277,10 +278,13 @@ std::string Engine::device_name() const {
 #if SAPNET_WITH_CUDA
   if (impl_->device.is_cuda()) return cuda_device_name(impl_->device);
 #endif
-  return "CPU, " + std::to_string(torch::get_num_threads()) + " threads";
+  return "CPU, " + std::to_string(impl_->threads) + " threads";
 }
-std::string Engine::precision() const {
-  return impl_->dtype == torch::kHalf ? "fp16" : impl_->dtype == torch::kBFloat16 ? "bf16" : "fp32";
+Precision Engine::precision() const {
+  return impl_->precision;
+}
+int Engine::threads() const {
+  return impl_->threads;
 }
 std::string Engine::model_format() const {
   return impl_->format;
@@ -315,24 +319,27 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   check_frame(out, "output frame");
   if (in.width != out.width || in.height != out.height)
     throw Error("input and output frames differ in size");
+  ThreadScope threads(impl_->threads);
 #if SAPNET_WITH_CUDA
   if (impl_->cuda && (impl_->tile <= 0 || (in.width <= impl_->tile && in.height <= impl_->tile)))
     return impl_->cuda->process(in, out, impl_->stages);
 #endif
   impl_->check_memory(in.width, in.height);
   impl_->ensure_buffers(in.width, in.height);
-  frame_to_planar_rgb(in, impl_->host_in.data_ptr<float>());
-  const torch::Tensor result = impl_->run();
-  planar_rgb_to_frame(result.data_ptr<float>(), out);
-  copy_alpha(in, out);
+  c10::InferenceMode inference;
+  const FramePlanes in_planes = frame_planes(in);
+  decode_frame(in_planes, impl_->host_in);
+  encode_frame(impl_->run(), frame_planes(out), &in_planes);
 }
 
 void Engine::process_planar(const float *in, float *out, int width, int height) {
   if (width <= 0 || height <= 0) throw Error("process_planar: empty image");
+  ThreadScope threads(impl_->threads);
   impl_->ensure_buffers(width, height);
-  std::copy(in, in + size_t(3) * width * height, impl_->host_in.data_ptr<float>());
-  const torch::Tensor result = impl_->run();
-  std::copy(result.data_ptr<float>(), result.data_ptr<float>() + size_t(3) * width * height, out);
+  c10::InferenceMode inference;
+  const auto shape = std::vector<int64_t>{1, 3, height, width};
+  impl_->host_in.copy_(torch::from_blob(const_cast<float *>(in), shape, torch::kFloat));
+  torch::from_blob(out, shape, torch::kFloat).copy_(impl_->run());
 }
 
 }  // namespace sapnet

@@ -7,17 +7,20 @@
 #include <memory>
 #include <string>
 
+#include "device.h"
 #include "frame.h"
 #include "network_config.h"
 
 namespace sapnet {
 
 struct EngineOptions {
-  std::string model_path;          // empty: the bundled default model (see default_model_path())
-  std::string device = "cpu";      // "cpu", "cuda", "cuda:N" or "auto"
-  std::string precision = "fp32";  // "fp32", "fp16", "bf16" or "auto" (fp16 on CUDA, fp32 on CPU)
-  int stages = 0;   // recurrent stages to run, 1..network stages; 0 = all (early exit)
-  int threads = 0;  // CPU intra-op threads; 0 = LibTorch's default
+  std::string model_path;      // empty: the bundled default model (see default_model_path())
+  std::string device = "cpu";  // parse_device(): "cpu", "cuda", "cuda:N" or "auto"
+  Precision precision = Precision::kFp32;  // kAuto: fp16 on CUDA, fp32 on the CPU
+  int stages = 0;  // recurrent stages to run, 1..network stages; 0 = all (early exit)
+  // CPU intra-op threads for this Engine's work (0 = every core the process may use). Set around
+  // each call into the Engine and restored after it: other code's thread count is not touched.
+  int threads = 0;
   // Frames larger than tile_size (either side) run as overlapping tiles blended with linear ramps,
   // so that very large frames fit in memory without seams. 0 = whole frame.
   int tile_size = 0;
@@ -33,9 +36,9 @@ class Engine {
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  // Derains `in` into `out` (same size; formats may differ; `out` may alias `in`; alpha is carried
-  // over between 4-byte formats). Buffers are kept
-  // per resolution, so a stream of equal-sized frames allocates none of its own once warm.
+  // Derains `in` into `out` (same size; formats and colorimetries may differ; `out` may alias
+  // `in`; alpha is carried over between 4-byte formats, on every device). Buffers are kept per
+  // resolution, so a stream of equal-sized frames allocates none of its own once warm.
   void process(const FrameView &in, const FrameView &out);
 
   // Derains planar RGB floats (3 x height x width, [0, 1]) into `out` (same shape, unclamped).
@@ -48,13 +51,15 @@ class Engine {
   const NetworkConfig &network() const;
   std::string device() const;        // "cpu", "cuda:0"
   std::string device_name() const;   // "CPU, 2 threads", "NVIDIA H100 80GB HBM3"
-  std::string precision() const;     // "fp32", "fp16", "bf16"
+  Precision precision() const;       // resolved: never kAuto
+  int threads() const;               // the CPU threads this Engine's work runs on
   std::string model_format() const;  // what the model file was recognised as
   std::string model_path() const;
   // Address of the network's input staging buffer: stable across frames of one size (tests use it
   // to check that nothing is reallocated per frame).
   const void *staging_buffer() const;
-  // Identity of the loaded weights: engines of one model file, device and precision share them.
+  // Identity of the loaded weights: engines of one model file, device and precision share them;
+  // the weights are released with the last Engine that uses them.
   const void *weights_id() const;
   // Peak device memory reserved by LibTorch's CUDA allocator since the last reset (0 on the CPU).
   size_t peak_device_memory() const;
@@ -69,7 +74,7 @@ class Engine {
 // Throws sapnet::Error when none exists.
 std::string default_model_path();
 
-// True when this build and this machine can run on CUDA.
-bool cuda_available();
+// How many distinct loaded networks Engines share in this process right now.
+int shared_network_count();
 
 }  // namespace sapnet

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "colorimetry.h"
+
 namespace sapnet {
 
 enum class PixelFormat { kRGB, kBGR, kRGBA, kBGRA, kRGBx, kBGRx, kNV12, kI420 };
@@ -16,13 +18,15 @@ PixelFormat pixel_format_from_name(const std::string &name);
 int bytes_per_pixel(PixelFormat format);
 
 // Planes and row strides in bytes; packed formats use plane 0 only. NV12: Y, interleaved UV.
-// I420: Y, U, V. Chroma planes of odd sizes round up, as GStreamer lays them out.
+// I420: Y, U, V. Chroma planes of odd sizes round up, as GStreamer lays them out. `colorimetry`
+// says how YUV bytes map to RGB (RGB formats ignore it).
 struct FrameView {
   PixelFormat format = PixelFormat::kRGB;
   int width = 0;
   int height = 0;
   uint8_t *planes[3] = {nullptr, nullptr, nullptr};
   int strides[3] = {0, 0, 0};
+  Colorimetry colorimetry;
 
   static FrameView packed(PixelFormat format, uint8_t *data, int width, int height,
                           int stride = 0) {
@@ -36,20 +40,17 @@ struct FrameView {
   }
 };
 
-// Converts a frame to planar RGB floats in [0, 1] (3 x height x width, contiguous).
-void frame_to_planar_rgb(const FrameView &frame, float *planar);
 // How floats become bytes: truncation matches the authors' test.py (and so the paper's scores);
 // rounding keeps untouched pixels exact (the rain simulator).
 enum class Rounding { kTruncate, kNearest };
 
-// Writes planar RGB floats into a frame: uint8(255 * clamp(x, 0, 1)), truncated by default. Alpha
-// and padding bytes of the destination are left as they are.
+// Frames to planar RGB floats in [0, 1] (3 x height x width, contiguous) and back, for callers
+// that hold images as float planes. Both are thin wrappers over tensor_frame.h, the one colour
+// conversion (defined in tensor_frame.cpp). Writing gives uint8(255 * clamp(x, 0, 1)), truncated
+// by default; alpha and padding bytes of the destination are left as they are.
+void frame_to_planar_rgb(const FrameView &frame, float *planar);
 void planar_rgb_to_frame(const float *planar, const FrameView &frame,
                          Rounding rounding = Rounding::kTruncate);
-
-// Copies the fourth byte (alpha or padding) of every pixel from `from` to `to` when both are 4-byte
-// packed formats (all of them keep it last); does nothing otherwise.
-void copy_alpha(const FrameView &from, const FrameView &to);
 
 // The compact form of a frame: its planes back to back, rows unpadded (what a device uploads in
 // one copy). Packed: height rows of width * bpp. NV12: Y (width x height), then interleaved UV
@@ -57,9 +58,9 @@ void copy_alpha(const FrameView &from, const FrameView &to);
 // 2)).
 size_t compact_frame_size(PixelFormat format, int width, int height);
 void copy_to_compact(const FrameView &frame, uint8_t *compact);
-// Writes compact bytes into the frame's planes. 4-byte formats get only their colour bytes: alpha
-// and padding stay as they are.
-void copy_from_compact(const uint8_t *compact, const FrameView &frame);
+// Writes compact bytes into the frame's planes. 4-byte formats get their fourth byte (alpha or
+// padding) only when `fourth_byte` is true; otherwise it stays as it is.
+void copy_from_compact(const uint8_t *compact, const FrameView &frame, bool fourth_byte = false);
 
 // Throws sapnet::Error when the view is unusable (null planes, non-positive size, short strides).
 void check_frame(const FrameView &frame, const char *what);

@@ -17,8 +17,9 @@ std::string NetworkConfig::describe() const {
 }
 
 void NetworkConfig::validate() const {
-  if (stages < 1 || stages > 16)
-    throw Error("network: stages must be 1..16, got " + std::to_string(stages));
+  if (stages < 1 || stages > kMaxStages)
+    throw Error("network: stages must be 1.." + std::to_string(kMaxStages) + ", got " +
+                std::to_string(stages));
   if (channels < 2 || channels > 256)
     throw Error("network: channels must be 2..256, got " + std::to_string(channels));
   if (dilations.empty()) throw Error("network: at least one dilated unit is needed");

@@ -7,6 +7,9 @@
 
 namespace sapnet {
 
+// The most recurrent stages a model may have (what validate() accepts).
+constexpr int kMaxStages = 16;
+
 struct NetworkConfig {
   int stages = 6;                              // recurrent stages sharing weights
   int channels = 32;                           // feature width

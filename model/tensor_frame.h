@@ -1,7 +1,8 @@
-// Colour conversion between compact frame bytes (see compact_frame_size) and the network's float
-// layout, as tensor operations: they run wherever the tensors live, so the CUDA path converts on
-// the GPU. The arithmetic is frame.cpp's (BT.601 limited range for YUV, 2x2 chroma means, the same
-// truncation), so both paths agree to within one level.
+// The one colour conversion of the project: frame bytes to the network's RGB tensor and back, as
+// tensor operations, so that it runs wherever the tensors live (the CPU reads and writes the
+// frame's own memory; the CUDA path converts on the GPU). YUV follows the frame's colorimetry
+// (colorimetry.h) with nearest-neighbour chroma upsampling and 2x2 chroma means; bytes come from
+// floats as uint8(255 * clamp(x, 0, 1)), truncated as the authors' test.py.
 #pragma once
 
 #include <torch/types.h>
@@ -10,14 +11,30 @@
 
 namespace sapnet {
 
-// bytes: uint8, compact_frame_size(format, width, height) elements. Returns 1 x 3 x height x width
-// RGB in [0, 1] as `dtype`, channels-last when asked.
-torch::Tensor compact_to_rgb(const torch::Tensor &bytes, PixelFormat format, int width, int height,
-                             torch::ScalarType dtype, bool channels_last);
+// A frame's planes as uint8 tensors (views, no copies), on any device. Packed formats use
+// `packed` (height x width x bytes per pixel); NV12 and I420 use y (height x width) and u, v
+// (ceil(height / 2) x ceil(width / 2)).
+struct FramePlanes {
+  PixelFormat format = PixelFormat::kRGB;
+  Colorimetry colorimetry;
+  int width = 0, height = 0;
+  torch::Tensor packed, y, u, v;
+};
 
-// Writes 1 x 3 x height x width RGB (any float type) into `bytes` (uint8, compact layout) in place.
-// 4-byte formats get only their colour bytes.
-void rgb_to_compact(const torch::Tensor &rgb, PixelFormat format, int width, int height,
-                    torch::Tensor &bytes, Rounding rounding = Rounding::kTruncate);
+// Views of a frame's own memory on the CPU, strides as the frame has them.
+FramePlanes frame_planes(const FrameView &frame);
+// Views of compact bytes (see compact_frame_size), e.g. a frame uploaded to the GPU in one copy.
+FramePlanes compact_planes(const torch::Tensor &bytes, PixelFormat format, int width, int height,
+                           const Colorimetry &colorimetry = {});
+
+// Writes the frame as RGB in [0, 1] into `rgb`: 1 x 3 x height x width, any floating type and
+// memory format (channels-last for the network), on the planes' device.
+void decode_frame(const FramePlanes &in, torch::Tensor &rgb);
+
+// Writes `rgb` (1 x 3 x height x width, any floating type and layout) into the frame's bytes. The
+// fourth byte of a 4-byte format comes from `alpha_from` when that is a 4-byte frame too (alpha is
+// carried through); otherwise it is left as it is.
+void encode_frame(const torch::Tensor &rgb, const FramePlanes &out,
+                  const FramePlanes *alpha_from = nullptr, Rounding rounding = Rounding::kTruncate);
 
 }  // namespace sapnet

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "error.h"
+#include "host_resources.h"
 #include "model_file.h"
 #include "sapnet.h"
 #include "shared_data.h"
@@ -193,10 +194,12 @@ TEST(EngineOptionsErrors, BadModelDeviceAndPrecision_n) {
   opts.device = "tpu";
   EXPECT_THROW(Engine{opts}, Error);
   opts.device = "cpu";
-  opts.precision = "fp16";
+  opts.precision = Precision::kFp16;
   EXPECT_THROW(Engine{opts}, Error);  // fp16 needs CUDA
+  opts.precision = Precision::kBf16;
+  EXPECT_THROW(Engine{opts}, Error);
   if (!cuda_available()) {
-    opts.precision = "fp32";
+    opts.precision = Precision::kFp32;
     opts.device = "cuda";
     EXPECT_THROW(Engine{opts}, Error);
     opts.device = "auto";
@@ -253,49 +256,64 @@ constexpr PixelFormat kAllFormats[] = {PixelFormat::kRGB,  PixelFormat::kBGR,  P
                                        PixelFormat::kBGRA, PixelFormat::kRGBx, PixelFormat::kBGRx,
                                        PixelFormat::kNV12, PixelFormat::kI420};
 
-TEST(TensorFrame, DecodingEqualsTheCpuConversionForEveryFormat) {
+// The CUDA path converts compact copies of the frame; the CPU path the frame's own strided memory.
+// Both are the same tensor code, so they must agree exactly, for every format.
+TEST(TensorFrame, CompactAndStridedPlanesDecodeAndEncodeAlike) {
+  const Colorimetry bt709_full{YuvMatrix::kBT709, YuvRange::kFull};
   for (PixelFormat f : kAllFormats)
-    for (auto [w, h] : {std::pair{33, 7}, std::pair{1, 1}, std::pair{6, 4}}) {
+    for (auto [w, h] : {std::pair{33, 7}, std::pair{1, 1}, std::pair{5, 3}}) {
       TestFrame frame(f, w, h, 7);
+      frame.view.colorimetry = bt709_full;
       std::vector<uint8_t> compact(compact_frame_size(f, w, h));
       copy_to_compact(frame.view, compact.data());
       auto bytes = torch::from_blob(compact.data(), {int64_t(compact.size())}, torch::kUInt8);
-      auto rgb = compact_to_rgb(bytes, f, w, h, torch::kFloat, /*channels_last=*/false);
-      std::vector<float> want(size_t(3) * w * h);
-      frame_to_planar_rgb(frame.view, want.data());
-      ASSERT_EQ(rgb.sizes(), (std::vector<int64_t>{1, 3, h, w}));
-      auto got = rgb.contiguous();
-      float worst = 0;
-      for (size_t i = 0; i < want.size(); ++i)
-        worst = std::max(worst, std::abs(got.data_ptr<float>()[i] - want[i]));
-      EXPECT_LT(worst, 1e-5) << pixel_format_name(f) << " " << w << "x" << h;
-      auto half_cl = compact_to_rgb(bytes, f, w, h, torch::kBFloat16, /*channels_last=*/true);
-      EXPECT_EQ(half_cl.scalar_type(), torch::kBFloat16);
-      EXPECT_TRUE(half_cl.is_contiguous(torch::MemoryFormat::ChannelsLast));
+      auto strided = torch::empty({1, 3, h, w});
+      auto packed = torch::empty(
+          {1, 3, h, w}, torch::TensorOptions().memory_format(torch::MemoryFormat::ChannelsLast));
+      decode_frame(frame_planes(frame.view), strided);
+      decode_frame(compact_planes(bytes, f, w, h, bt709_full), packed);
+      EXPECT_TRUE(torch::equal(strided, packed)) << pixel_format_name(f) << " " << w << "x" << h;
+      EXPECT_GE(strided.min().item<float>(), 0.0f);
+      EXPECT_LE(strided.max().item<float>(), 1.0f);
+
+      torch::manual_seed(11);
+      auto rgb = torch::rand({1, 3, h, w}) * 1.2 - 0.1;  // some values outside [0, 1]
+      TestFrame want(f, w, h, 1);
+      want.view.colorimetry = bt709_full;
+      encode_frame(rgb, frame_planes(want.view));
+      encode_frame(rgb, compact_planes(bytes, f, w, h, bt709_full));
+      TestFrame got(f, w, h, 1);  // the same padding and alpha bytes as `want` had
+      copy_from_compact(compact.data(), got.view);
+      for (int p = 0; p < 3; ++p)
+        EXPECT_EQ(want.bytes[p], got.bytes[p]) << pixel_format_name(f) << " plane " << p;
     }
 }
 
-TEST(TensorFrame, EncodingEqualsTheCpuConversionForEveryFormat) {
-  for (PixelFormat f : kAllFormats)
-    for (auto [w, h] : {std::pair{33, 7}, std::pair{1, 1}, std::pair{5, 3}}) {
-      torch::manual_seed(11);
-      auto rgb = torch::rand({1, 3, h, w}) * 1.2 - 0.1;  // some values outside [0, 1]
-      TestFrame want(f, w, h, 1), got(f, w, h, 1);       // equal padding and alpha bytes
-      planar_rgb_to_frame(rgb.contiguous().data_ptr<float>(), want.view);
-      std::vector<uint8_t> compact(compact_frame_size(f, w, h));
-      copy_to_compact(got.view, compact.data());
-      auto bytes = torch::from_blob(compact.data(), {int64_t(compact.size())}, torch::kUInt8);
-      rgb_to_compact(rgb, f, w, h, bytes);
-      copy_from_compact(compact.data(), got.view);
-      for (int p = 0; p < 3; ++p) {
-        ASSERT_EQ(want.bytes[p].size(), got.bytes[p].size());
-        int worst = 0;
-        for (size_t i = 0; i < want.bytes[p].size(); ++i)
-          worst = std::max(worst, std::abs(int(want.bytes[p][i]) - int(got.bytes[p][i])));
-        // Packed formats are exact; YUV may differ by one level where a float sum lands on .5.
-        EXPECT_LE(worst, bytes_per_pixel(f) ? 0 : 1)
-            << pixel_format_name(f) << " plane " << p << " " << w << "x" << h;
-      }
+// Alpha goes through the one conversion: a 4-byte output gets the 4-byte input's fourth byte,
+// whatever its own was; from a 3-byte input, the output's fourth byte stays.
+TEST(TensorFrame, EncodingCarriesAlphaFromTheInput) {
+  TestFrame in(PixelFormat::kBGRA, 9, 4, 3), out(PixelFormat::kRGBA, 9, 4, 4);
+  const auto out_before = out.bytes[0];
+  auto rgb = torch::rand({1, 3, 4, 9});
+  const FramePlanes in_planes = frame_planes(in.view);
+  encode_frame(rgb, frame_planes(out.view), &in_planes);
+  int carried = 0, differed = 0;
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 9; ++x) {
+      const size_t i = size_t(y) * in.view.strides[0] + 4 * x + 3;
+      const size_t o = size_t(y) * out.view.strides[0] + 4 * x + 3;
+      carried += out.bytes[0][o] == in.bytes[0][i];
+      differed += out_before[o] != in.bytes[0][i];
+    }
+  EXPECT_EQ(carried, 36);
+  EXPECT_GT(differed, 30);  // the test can tell
+  TestFrame rgb_in(PixelFormat::kRGB, 9, 4, 3), kept(PixelFormat::kRGBx, 9, 4, 4);
+  const FramePlanes rgb_planes = frame_planes(rgb_in.view);
+  encode_frame(rgb, frame_planes(kept.view), &rgb_planes);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 9; ++x) {
+      const size_t o = size_t(y) * kept.view.strides[0] + 4 * x + 3;
+      ASSERT_EQ(kept.bytes[0][o], out_before[o]);
     }
 }
 
@@ -312,6 +330,91 @@ TEST(TensorFrame, CompactCopiesKeepAlphaAndPadding) {
       const bool colour = x < 9 * 4 && x % 4 != 3;
       ASSERT_EQ(frame.bytes[0][i], colour ? 255 - before[i] : before[i]) << y << "," << x;
     }
+  // Asked to, the fourth byte comes along too (never the row padding).
+  copy_from_compact(compact.data(), frame.view, /*fourth_byte=*/true);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < frame.view.strides[0]; ++x) {
+      const size_t i = size_t(y) * frame.view.strides[0] + x;
+      ASSERT_EQ(frame.bytes[0][i], x < 9 * 4 ? 255 - before[i] : before[i]) << y << "," << x;
+    }
+}
+
+TEST_F(EngineTest, AlphaIsCarriedIntoASeparateOutput) {
+  TestFrame in(PixelFormat::kRGBA, 12, 5, 21), out(PixelFormat::kBGRA, 12, 5, 22);
+  engine_->set_stages(1);
+  engine_->process(in.view, out.view);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 12; ++x)
+      ASSERT_EQ(out.bytes[0][size_t(y) * out.view.strides[0] + 4 * x + 3],
+                in.bytes[0][size_t(y) * in.view.strides[0] + 4 * x + 3])
+          << x << "," << y;
+}
+
+// Each frame is read with its own colorimetry and written with the output's: the Engine equals
+// decoding, the network on planar floats, and encoding, each with the frame's own colorimetry.
+TEST_F(EngineTest, ColorimetryOfEachFrameIsFollowed) {
+  const int w = 16, h = 8;
+  engine_->set_stages(1);
+  const Colorimetry bt709_full{YuvMatrix::kBT709, YuvRange::kFull};
+  TestFrame in(PixelFormat::kNV12, w, h, 31);
+  TestFrame as601(PixelFormat::kRGB, w, h, 1), as709(PixelFormat::kRGB, w, h, 1);
+  engine_->process(in.view, as601.view);
+  in.view.colorimetry = bt709_full;
+  engine_->process(in.view, as709.view);
+  EXPECT_NE(as601.bytes[0], as709.bytes[0]);
+
+  std::vector<float> planar(size_t(3) * w * h), derained(planar.size());
+  frame_to_planar_rgb(in.view, planar.data());
+  engine_->process_planar(planar.data(), derained.data(), w, h);
+  TestFrame want(PixelFormat::kRGB, w, h, 1);
+  planar_rgb_to_frame(derained.data(), want.view);
+  EXPECT_EQ(as709.bytes[0], want.bytes[0]);
+
+  // Out: RGB in, BT.709 full-range NV12 out.
+  TestFrame out(PixelFormat::kNV12, w, h, 2), want_yuv(PixelFormat::kNV12, w, h, 2);
+  out.view.colorimetry = want_yuv.view.colorimetry = bt709_full;
+  engine_->process(as601.view, out.view);
+  frame_to_planar_rgb(as601.view, planar.data());
+  engine_->process_planar(planar.data(), derained.data(), w, h);
+  planar_rgb_to_frame(derained.data(), want_yuv.view);
+  for (int p = 0; p < 2; ++p) EXPECT_EQ(out.bytes[p], want_yuv.bytes[p]) << "plane " << p;
+}
+
+// An Engine's thread count applies to its own work only: constructing and running one leaves the
+// caller's LibTorch thread count as it was. The default is every core the process may use.
+TEST_F(EngineTest, ThreadsAreTheEnginesOwnNotTheProcesss) {
+  EXPECT_EQ(engine_->threads(), usable_cpu_cores());
+  const int before = torch::get_num_threads();
+  const int other = before == 1 ? 2 : 1;
+  torch::set_num_threads(other);
+  EngineOptions opts;
+  opts.model_path = path_;
+  opts.threads = other == 1 ? 3 : 1;
+  Engine e(opts);
+  EXPECT_EQ(e.threads(), opts.threads);
+  EXPECT_EQ(torch::get_num_threads(), other);
+  auto in = random_rgb(8, 8, 1);
+  std::vector<uint8_t> out(in.size());
+  e.process(FrameView::packed(PixelFormat::kRGB, in.data(), 8, 8),
+            FrameView::packed(PixelFormat::kRGB, out.data(), 8, 8));
+  EXPECT_EQ(torch::get_num_threads(), other);
+  EXPECT_NE(e.device_name().find(std::to_string(opts.threads) + " threads"), std::string::npos);
+  torch::set_num_threads(before);
+}
+
+TEST(SharedWeights, TheLastEngineReleasesTheNetwork) {
+  SAPNET_REQUIRE_SHARED(official, kOfficial);
+  const int before = shared_network_count();
+  EngineOptions opts;
+  opts.model_path = official;
+  {
+    auto a = std::make_unique<Engine>(opts);
+    auto b = std::make_unique<Engine>(opts);
+    EXPECT_EQ(shared_network_count(), before + 1);
+    a.reset();
+    EXPECT_EQ(shared_network_count(), before + 1);  // b still holds it
+  }
+  EXPECT_EQ(shared_network_count(), before);
 }
 
 TEST(SharedWeights, EnginesOfOneFileShareOneNetwork) {
@@ -343,29 +446,41 @@ TEST(CudaEngine, Fp16FramesMatchTheCpuFp32Engine) {
   EngineOptions cpu_opts;
   cpu_opts.model_path = official;
   Engine cpu(cpu_opts);
-  for (const char *precision : {"fp32", "fp16", "bf16"}) {
+  const bool benchmark = at::globalContext().benchmarkCuDNN();
+  for (Precision precision : {Precision::kFp32, Precision::kFp16, Precision::kBf16}) {
     EngineOptions opts = cpu_opts;
     opts.device = "cuda";
     opts.precision = precision;
     Engine gpu(opts);
     EXPECT_EQ(gpu.device(), "cuda:0");
-    for (PixelFormat f : {PixelFormat::kRGB, PixelFormat::kBGRx, PixelFormat::kNV12}) {
-      TestFrame in(f, 64, 36, 9), want(f, 64, 36, 9), got(f, 64, 36, 9);
+    for (PixelFormat f :
+         {PixelFormat::kRGB, PixelFormat::kBGRx, PixelFormat::kRGBA, PixelFormat::kNV12}) {
+      // The outputs start from another seed than the input, so their alpha differs from the
+      // input's until the Engine carries it over.
+      TestFrame in(f, 64, 36, 9), want(f, 64, 36, 10), got(f, 64, 36, 10);
       cpu.process(in.view, want.view);
       gpu.process(in.view, got.view);
       const void *staging = gpu.staging_buffer();
       gpu.process(in.view, got.view);  // the graph replays into the same buffers
       EXPECT_EQ(gpu.staging_buffer(), staging);
+      if (bytes_per_pixel(f) == 4)
+        for (int y = 0; y < 36; ++y)
+          for (int x = 0; x < 64; ++x) {
+            const size_t i = size_t(y) * in.view.strides[0] + 4 * x + 3;
+            ASSERT_EQ(got.bytes[0][i], in.bytes[0][i]) << "alpha at " << x << "," << y;
+          }
       double sum = 0;
       size_t n = 0;
       for (int p = 0; p < 3; ++p)
         for (size_t i = 0; i < want.bytes[p].size(); ++i, ++n)
           sum += std::abs(int(want.bytes[p][i]) - int(got.bytes[p][i]));
-      EXPECT_LT(sum / n, std::string(precision) == "fp32" ? 0.05 : 1.0)
-          << precision << " " << pixel_format_name(f);
+      EXPECT_LT(sum / n, precision == Precision::kFp32 ? 0.05 : 1.0)
+          << precision_name(precision) << " " << pixel_format_name(f);
     }
     EXPECT_GT(gpu.peak_device_memory(), 0u);
   }
+  // cuDNN's benchmark mode was on only while plans warmed up.
+  EXPECT_EQ(at::globalContext().benchmarkCuDNN(), benchmark);
 }
 
 }  // namespace

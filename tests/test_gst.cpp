@@ -20,7 +20,10 @@
 
 #include "engine.h"
 #include "frame.h"
+#include "frame_view.h"
+#include "model_file.h"
 #include "rain.h"
+#include "sapnet.h"
 #include "shared_data.h"
 
 namespace sapnet {
@@ -67,14 +70,7 @@ class GstTest : public ::testing::Test {
     GstBuffer *copy = gst_buffer_copy_deep(in);
     GstVideoFrame frame;
     EXPECT_TRUE(gst_video_frame_map(&frame, info, copy, GST_MAP_READWRITE));
-    FrameView v;
-    v.format = pixel_format_from_name(gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(info)));
-    v.width = GST_VIDEO_INFO_WIDTH(info);
-    v.height = GST_VIDEO_INFO_HEIGHT(info);
-    for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(&frame); ++p) {
-      v.planes[p] = static_cast<uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, p));
-      v.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, p);
-    }
+    const FrameView v = sapnet::gst::view_of(&frame);  // with the caps' colorimetry
     EngineOptions o;
     o.model_path = model;
     o.stages = stages;
@@ -262,6 +258,75 @@ TEST_F(GstTest, BadModelFailsTheStartNamingFileAndReason_n) {
   EXPECT_NE(dev.find("unknown device 'tpu'"), std::string::npos) << dev;
 }
 
+// GstVideoInfo's colorimetry reaches the Engine: BT.601/BT.709, limited/full range from the
+// caps, GStreamer's defaults (BT.601 for SD, BT.709 for HD) when the caps name none.
+TEST_F(GstTest, CapsColorimetryReachesTheEngine) {
+  struct Case {
+    const char *colorimetry;
+    YuvMatrix matrix;
+    YuvRange range;
+  };
+  const Case cases[] = {{"bt601", YuvMatrix::kBT601, YuvRange::kLimited},
+                        {"1:4:0:0", YuvMatrix::kBT601, YuvRange::kFull},
+                        {"bt709", YuvMatrix::kBT709, YuvRange::kLimited},
+                        {"1:3:5:1", YuvMatrix::kBT709, YuvRange::kFull}};
+  std::vector<std::vector<uint8_t>> outputs;
+  for (const Case &c : cases) {
+    GstCaps *cp = caps("NV12", 16, 8);
+    gst_caps_set_simple(cp, "colorimetry", G_TYPE_STRING, c.colorimetry, nullptr);
+    GstVideoInfo info;
+    ASSERT_TRUE(gst_video_info_from_caps(&info, cp)) << c.colorimetry;
+    const Colorimetry got = sapnet::gst::colorimetry_of(info.colorimetry);
+    EXPECT_EQ(got.matrix, c.matrix) << c.colorimetry;
+    EXPECT_EQ(got.range, c.range) << c.colorimetry;
+    GstHarness *h = harness();
+    gst_harness_set_src_caps(h, cp);
+    GstBuffer *in = random_buffer(info, 5);  // the same bytes every time
+    const auto expected = engine_output(in, &info, model_, 1);
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    ASSERT_NE(out, nullptr) << c.colorimetry;
+    outputs.push_back(bytes_of(out));
+    expect_same_pixels(outputs.back(), expected, info, c.colorimetry);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+  for (size_t i = 1; i < outputs.size(); ++i)
+    EXPECT_NE(outputs[i], outputs[0])
+        << cases[i].colorimetry << " read as " << cases[0].colorimetry;
+  GstVideoInfo sd, hd;
+  gst_video_info_set_format(&sd, GST_VIDEO_FORMAT_NV12, 640, 480);
+  gst_video_info_set_format(&hd, GST_VIDEO_FORMAT_NV12, 1920, 1080);
+  EXPECT_EQ(sapnet::gst::colorimetry_of(sd.colorimetry).matrix, YuvMatrix::kBT601);
+  EXPECT_EQ(sapnet::gst::colorimetry_of(hd.colorimetry).matrix, YuvMatrix::kBT709);
+}
+
+// frames-processed counts from each start: a pipeline run twice reports the second run's frames.
+TEST_F(GstTest, FramesProcessedRestartsAtStart) {
+  const std::string launch =
+      "videotestsrc num-buffers=3 ! video/x-raw,format=RGB,width=16,height=12 ! sapnetderain "
+      "name=d stages=1 model-location=\"" +
+      model_ + "\" ! fakesink";
+  GstElement *pipe = gst_parse_launch(launch.c_str(), nullptr);
+  ASSERT_NE(pipe, nullptr);
+  GstElement *d = gst_bin_get_by_name(GST_BIN(pipe), "d");
+  GstBus *bus = gst_element_get_bus(pipe);
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    GstMessage *m = gst_bus_timed_pop_filtered(
+        bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(GST_MESSAGE_TYPE(m), GST_MESSAGE_EOS);
+    gst_message_unref(m);
+    guint64 frames = 0;
+    g_object_get(d, "frames-processed", &frames, nullptr);
+    EXPECT_EQ(frames, 3u) << "run " << run + 1;
+    gst_element_set_state(pipe, GST_STATE_NULL);
+  }
+  gst_object_unref(bus);
+  gst_object_unref(d);
+  gst_object_unref(pipe);
+}
+
 // Every ERROR (or WARNING) message on `bus`, one per line.
 std::string bus_text(GstBus *bus, GstMessageType type) {
   std::string out;
@@ -287,7 +352,7 @@ GstBus *watch(GstHarness *h) {
   return bus;
 }
 
-// The same element with the bundled model (4 stages), which every checkout has.
+// The same element with the bundled model, which every checkout has.
 class GstBundled : public GstTest {
  protected:
   void SetUp() override {
@@ -413,7 +478,7 @@ TEST_F(GstBundled, StartErrorsSayWhyInTheMessage_n) {
     return start_error(head + props + " ! fakesink", /*message_only=*/true);
   };
   const auto npos = std::string::npos;
-  if (model_stages_ < 6) {
+  {
     const std::string too_many = std::to_string(model_stages_ + 1);
     const auto m = error("stages=" + too_many);
     EXPECT_NE(m.find("stages=" + too_many), npos) << m;
@@ -444,7 +509,6 @@ TEST_F(GstBundled, StartErrorsSayWhyInTheMessage_n) {
 
 // Too many stages while playing: the same rule as at start, an error naming both numbers.
 TEST_F(GstBundled, TooManyStagesWhilePlayingIsAnErrorNamingBothNumbers_n) {
-  if (model_stages_ >= 6) GTEST_SKIP() << "the bundled model has all 6 stages";
   GstHarness *h = harness();
   GstBus *bus = watch(h);
   gst_harness_set_src_caps(h, caps("RGB", 16, 12));
@@ -462,6 +526,63 @@ TEST_F(GstBundled, TooManyStagesWhilePlayingIsAnErrorNamingBothNumbers_n) {
   gst_buffer_unref(in);
   gst_harness_teardown(h);
   gst_object_unref(bus);
+}
+
+// A model file with `stages` stages and random weights: enough to check the stage limits without
+// depending on how many stages the bundled model has.
+std::string write_model(const testing::TempDir &dir, int stages) {
+  NetworkConfig config;
+  config.stages = stages;
+  torch::manual_seed(stages);
+  SAPNet net(config);
+  ModelFile m;
+  m.network = config;
+  m.weights = weights_of(*net);
+  const std::string path = dir / ("stages" + std::to_string(stages) + ".sapnet");
+  save_checkpoint(path, m);
+  return path;
+}
+
+// The stages property goes up to what the loaded model has (here 2 and 8, more than the 6 of
+// SAPNet), and one rule holds above it: an error naming both numbers, at start and while playing.
+TEST_F(GstTest, StagesRangeIsTheLoadedModels) {
+  testing::TempDir dir;
+  for (int most : {2, 8}) {
+    const std::string path = write_model(dir, most);
+    const std::string desc =
+        "sapnetderain model-location=\"" + path + "\" stages=" + std::to_string(most);
+    GstHarness *h = gst_harness_new_parse(desc.c_str());
+    ASSERT_NE(h, nullptr);
+    GstBus *bus = watch(h);
+    int stages = 0;
+    g_object_get(derain(h), "stages", &stages, nullptr);
+    EXPECT_EQ(stages, most);
+    gst_harness_set_src_caps(h, caps("RGB", 16, 12));
+    GstVideoInfo info;
+    gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 16, 12);
+    GstBuffer *in = random_buffer(info, 4);
+    GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_copy_deep(in));
+    ASSERT_NE(out, nullptr) << most;
+    expect_same_pixels(bytes_of(out), engine_output(in, &info, path, most), info, "all stages");
+    gst_buffer_unref(out);
+    // While playing: one above the model's count fails the next frame, naming both numbers.
+    g_object_set(derain(h), "stages", most + 1, nullptr);
+    EXPECT_EQ(gst_harness_push(h, gst_buffer_copy_deep(in)), GST_FLOW_ERROR);
+    const std::string errors = bus_text(bus, GST_MESSAGE_ERROR);
+    EXPECT_NE(errors.find("stages=" + std::to_string(most + 1)), std::string::npos) << errors;
+    EXPECT_NE(errors.find("only " + std::to_string(most) + " stages"), std::string::npos) << errors;
+    gst_buffer_unref(in);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+    // At start: the same rule, the same message.
+    const auto m = start_error(
+        "videotestsrc num-buffers=1 ! video/x-raw,width=16,height=12 ! "
+        "sapnetderain model-location=\"" +
+            path + "\" stages=" + std::to_string(most + 1) + " ! fakesink",
+        true);
+    EXPECT_NE(m.find("stages=" + std::to_string(most + 1)), std::string::npos) << m;
+    EXPECT_NE(m.find("only " + std::to_string(most) + " stages"), std::string::npos) << m;
+  }
 }
 
 long resident_kib() {

@@ -5,23 +5,11 @@
 #include <filesystem>
 #include <sstream>
 
-#include "engine.h"
 #include "error.h"
+#include "torch_device.h"
 
 namespace sapnet::perception {
 namespace {
-
-// Where the module runs. Kept to this one function so that a shared device parser can replace it.
-torch::Device parse_device(const std::string &name) {
-  if (name.empty() || name == "auto")
-    return cuda_available() ? torch::Device("cuda:0") : torch::kCPU;
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
-    if (!cuda_available()) throw Error("device '" + name + "': no CUDA in this build or machine");
-    return torch::Device(name == "cuda" ? "cuda:0" : name);
-  }
-  throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
-}
 
 void check_input_options(const PerceptionInput &o) {
   if (o.input_width < 0 || o.input_height < 0)
@@ -88,7 +76,7 @@ std::string describe(const c10::IValue &v) {
 TorchScriptRunner::TorchScriptRunner(const PerceptionInput &options, const char *what)
     : options_(options) {
   check_input_options(options);
-  device_ = parse_device(options.device);
+  device_ = torch_device(parse_device(options.device));
   const std::string &path = options.model_path;
   if (path.empty()) throw Error(std::string("no ") + what + " model given (model-location)");
   std::error_code ec;

@@ -56,7 +56,7 @@ struct Row {
 Row bench_engine(const BenchArgs &args, const EngineOptions &base, const Size &size,
                  const std::string &precision, int frames, int warmup, std::string *device_name) {
   EngineOptions opts = base;
-  opts.precision = precision;
+  opts.precision = parse_precision(precision);
   Engine engine(opts);
   *device_name = engine.device_name();
   engine.reset_peak_device_memory();
@@ -68,7 +68,8 @@ Row bench_engine(const BenchArgs &args, const EngineOptions &base, const Size &s
   for (int i = 0; i < warmup; ++i) engine.process(view_in, view_out);
   const auto t0 = Clock::now();
   for (int i = 0; i < frames; ++i) engine.process(view_in, view_out);
-  Row row{"engine", size.str(), engine.precision(), "", 1000.0 * seconds_since(t0) / frames};
+  Row row{"engine", size.str(), precision_name(engine.precision()), "",
+          1000.0 * seconds_since(t0) / frames};
   if (engine.device() != "cpu") row.peak_mib = engine.peak_device_memory() / (1024.0 * 1024.0);
   (void)args;
   return row;

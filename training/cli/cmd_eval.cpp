@@ -70,7 +70,7 @@ void run_eval(const EvalArgs &args) {
                    {"ssim", sum_ssim / n},
                    {"count", pairs.size()},
                    {"stages", engine->stages()},
-                   {"precision", engine->precision()},
+                   {"precision", precision_name(engine->precision())},
                    {"device", engine->device()}});
   }
   if (args.json) {

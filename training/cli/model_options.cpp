@@ -12,8 +12,11 @@ void ModelOptions::add_to(CLI::App &cmd) {
                  "Model file: a sapnet checkpoint or the released SAPNet/PReNet .pth (default: the "
                  "bundled model)");
   cmd.add_option("--device", engine.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd.add_option("--precision", engine.precision, "auto, fp32, fp16 or bf16 (fp16/bf16 need CUDA)")
-      ->capture_default_str();
+  cmd.add_option_function<std::string>(
+         "--precision",
+         [this](const std::string &name) { engine.precision = parse_precision(name); },
+         "auto, fp32, fp16 or bf16 (fp16/bf16 need CUDA; default fp32)")
+      ->check(CLI::IsMember({"auto", "fp32", "fp16", "bf16"}));
   cmd.add_option("--stages", engine.stages, "Recurrent stages to run (0 = all; fewer is faster)")
       ->check(CLI::Range(0, 16));
   cmd.add_option("--tile-size", engine.tile_size,
@@ -42,7 +45,7 @@ std::unique_ptr<Engine> ModelOptions::make_engine() const {
   auto e = std::make_unique<Engine>(engine_options());
   std::fprintf(stderr, "sapnet: %s: %s, %s, %d stage(s), %s %s\n", e->model_path().c_str(),
                e->model_format().c_str(), e->network().describe().c_str(), e->stages(),
-               e->device().c_str(), e->precision().c_str());
+               e->device().c_str(), precision_name(e->precision()));
   return e;
 }
 
