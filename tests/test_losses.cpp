@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "error.h"
-#include "losses.h"
+#include "train/losses.h"
 #include "shared_data.h"
 #include "torch_file.h"
 

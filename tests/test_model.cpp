@@ -7,7 +7,7 @@
 
 #include "error.h"
 #include "expect_error.h"
-#include "image.h"
+#include "data/image.h"
 #include "model_file.h"
 #include "sapnet.h"
 #include "shared_data.h"

@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "error.h"
-#include "image.h"
-#include "paired_folder.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
 #include "shared_data.h"
 
 namespace fs = std::filesystem;

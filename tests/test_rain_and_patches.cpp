@@ -8,7 +8,7 @@
 #include <random>
 
 #include "error.h"
-#include "patch_source.h"
+#include "data/patch_source.h"
 #include "rain.h"
 #include "shared_data.h"
 

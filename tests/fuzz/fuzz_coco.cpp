@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "detection_metrics.h"
+#include "metrics/detection_metrics.h"
 #include "error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -7,8 +7,8 @@
 
 #include "commands.h"
 #include "error.h"
-#include "progress.h"
-#include "segmentation_metrics.h"
+#include "metrics/segmentation_metrics.h"
+#include "train/progress.h"
 
 namespace sapnet::cli {
 namespace {

@@ -1,4 +1,4 @@
-#include "paired_folder.h"
+#include "data/paired_folder.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "error.h"
-#include "image.h"
+#include "data/image.h"
 
 namespace fs = std::filesystem;
 
