@@ -23,12 +23,12 @@
 
 #include "../gst/perception_common.h"
 #include "../gst/sapnet_segmentation_meta.h"
-#include "metrics/detection_metrics.h"
-#include "error.h"
 #include "data/image.h"
+#include "error.h"
+#include "metrics/detection_metrics.h"
+#include "metrics/segmentation_metrics.h"
 #include "overlay.h"
 #include "perception_fixtures.h"
-#include "metrics/segmentation_metrics.h"
 #include "shared_data.h"
 
 namespace sapnet {

@@ -3,9 +3,9 @@
 
 #include <fstream>
 
-#include "error.h"
 #include "data/image.h"
 #include "data/paired_folder.h"
+#include "error.h"
 #include "shared_data.h"
 
 namespace fs = std::filesystem;

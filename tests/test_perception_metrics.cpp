@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "metrics/detection_metrics.h"
 #include "error.h"
-#include "run_sapnet.h"
+#include "metrics/detection_metrics.h"
 #include "metrics/segmentation_metrics.h"
+#include "run_sapnet.h"
 #include "shared_data.h"
 
 #if SAPNET_HAVE_OPENCV

@@ -5,8 +5,8 @@
 
 #include "error.h"
 #include "fuzz_common.h"
-#include "perception_common.h"
 #include "metrics/segmentation_metrics.h"
+#include "perception_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string &path = sapnet::fuzz::input_file(data, size, ".png");

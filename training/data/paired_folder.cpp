@@ -6,8 +6,8 @@
 #include <map>
 #include <regex>
 
-#include "error.h"
 #include "data/image.h"
+#include "error.h"
 
 namespace fs = std::filesystem;
 

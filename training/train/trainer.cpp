@@ -107,6 +107,7 @@ torch::Device training_device(const std::string &device) {
   return torch::Device(device == "cuda" ? "cuda:0" : device);
 }
 
+// A temporary file gone however the scope ends.
 struct RemoveOnExit {
   fs::path path;
   ~RemoveOnExit() {
