@@ -39,7 +39,7 @@ TEST(CliFailure, CudaOutOfMemoryGetsAdvice) {
 }
 
 TEST(CliFailure, JsonErrorsAndForeignTypesAreNamed) {
-  const std::string json = message_of([] { (void)nlohmann::json::parse("{\"a\": "); });
+  const std::string json = message_of([] { const auto j = nlohmann::json::parse("{\"a\": "); });
   EXPECT_NE(json.find("parse error"), std::string::npos) << json;
   const std::string foreign = message_of([] { throw 42; });
   EXPECT_NE(foreign.find("unknown error"), std::string::npos) << foreign;

@@ -24,6 +24,7 @@ struct BenchRow {
   double fps = 0;
   int frames_timed = 0;
   long long frames_processed = -1;  // the element's own count (warm-up included); -1: n/a
+  double average_latency_ms = -1;   // the element's average-latency-ms (warm-up included); -1: n/a
   double peak_mib = -1;             // -1: not measured
 };
 

@@ -137,7 +137,8 @@ BenchRow bench_element(const BenchCase &c) {
     throw Error("the element pipeline failed: " + error_text(message.get()));
 
   guint64 processed = 0;
-  g_object_get(element, "frames-processed", &processed, nullptr);
+  g_object_get(element, "frames-processed", &processed, "average-latency-ms",
+               &row.average_latency_ms, nullptr);
   row.frames_processed = static_cast<long long>(processed);
   row.frames_timed = tally.seen - warmup;
   if (row.frames_timed <= 0) throw Error("the element pipeline ended before any timed frame");

@@ -45,6 +45,7 @@ nlohmann::json row_json(const BenchRow &r) {
   j["fps"] = r.fps;
   j["frames_timed"] = r.frames_timed;
   if (r.frames_processed >= 0) j["frames_processed"] = r.frames_processed;
+  if (r.average_latency_ms >= 0) j["average_latency_ms"] = r.average_latency_ms;
   if (r.peak_mib >= 0) j["peak_gpu_mib"] = r.peak_mib;
   return j;
 }
