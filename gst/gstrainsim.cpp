@@ -4,7 +4,8 @@
  *
  * Adds synthetic rain streaks (and optional haze) to video, with the same synthesizer `sapnet
  * train` uses to make training pairs. blend=add (the default) adds the streaks' light, the rain
- * model of the Rain100L/H test sets; blend=screen adds less over bright backgrounds. The rain is
+ * model of the Rain100L/H test sets; blend=screen adds less over bright backgrounds. Heavy rain
+ * takes more streak layers (layers=3), haze and drops on the lens (drops=2). The rain is
  * deterministic for a seed: frame N always gets the same streaks, so a demo or a test can show what
  * deraining does without rain footage.
  *
@@ -34,6 +35,9 @@ enum {
   PROP_BLUR,
   PROP_OPACITY,
   PROP_HAZE,
+  PROP_LAYERS,
+  PROP_DROPS,
+  PROP_DROP_RADIUS,
   PROP_BLEND,
   PROP_SEED
 };
@@ -136,6 +140,15 @@ static void gst_rain_sim_set_property(GObject *object, guint prop_id, const GVal
     case PROP_HAZE:
       s->params.haze = g_value_get_double(value);
       break;
+    case PROP_LAYERS:
+      s->params.layers = g_value_get_int(value);
+      break;
+    case PROP_DROPS:
+      s->params.drops = g_value_get_double(value);
+      break;
+    case PROP_DROP_RADIUS:
+      s->params.drop_radius = g_value_get_double(value);
+      break;
     case PROP_BLEND:
       s->params.blend = static_cast<sapnet::RainBlend>(g_value_get_enum(value));
       break;
@@ -172,6 +185,15 @@ static void gst_rain_sim_get_property(GObject *object, guint prop_id, GValue *va
       break;
     case PROP_HAZE:
       g_value_set_double(value, s->params.haze);
+      break;
+    case PROP_LAYERS:
+      g_value_set_int(value, s->params.layers);
+      break;
+    case PROP_DROPS:
+      g_value_set_double(value, s->params.drops);
+      break;
+    case PROP_DROP_RADIUS:
+      g_value_set_double(value, s->params.drop_radius);
       break;
     case PROP_BLEND:
       g_value_set_enum(value, int(s->params.blend));
@@ -222,6 +244,21 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
                  1, d.opacity);
   install_double(gobject_class, PROP_HAZE, "haze", "Haze", "Veil towards a bright sky", 0, 1,
                  d.haze);
+  g_object_class_install_property(
+      gobject_class, PROP_LAYERS,
+      g_param_spec_int(
+          "layers", "Layers",
+          "Streak layers at growing depth (heavy rain: 2 or 3; each further layer "
+          "denser, shorter, thinner, dimmer, softer)",
+          1, 4, d.layers,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_CONTROLLABLE | GST_PARAM_MUTABLE_PLAYING)));
+  install_double(gobject_class, PROP_DROPS, "drops", "Drops",
+                 "Drops on the lens per 10,000 pixels (the scene seen blurred through them)", 0, 50,
+                 d.drops);
+  install_double(gobject_class, PROP_DROP_RADIUS, "drop-radius", "Drop radius",
+                 "Mean radius of a lens drop, pixels (each drop 0.5x to 1.5x)", 1, 100,
+                 d.drop_radius);
   g_object_class_install_property(
       gobject_class, PROP_BLEND,
       g_param_spec_enum("blend", "Blend", "How the streaks join the frame", GST_TYPE_RAIN_SIM_BLEND,

@@ -4,9 +4,9 @@
 #include "gstframelimit.h"
 #include "gstrainsim.h"
 #include "gstsapnetderain.h"
-#include "gstsapnetdetect.h"
-#include "gstsapnetsegment.h"
-#include "sapnet_segmentation_meta.h"
+#include "perception/gstsapnetdetect.h"
+#include "perception/gstsapnetsegment.h"
+#include "perception/sapnet_segmentation_meta.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;

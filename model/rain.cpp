@@ -115,12 +115,12 @@ RainParams sample_rain_params(std::mt19937_64 &rng) {
 RainParams sample_heavy_rain_params(std::mt19937_64 &rng) {
   // Rain100H's rain: dense and bright streaks of several sizes, a veil over the scene.
   RainParams p = sample_rain_params(rng);
-  p.layers = 2 + static_cast<int>(uniform(rng) * 3);  // 2..4
-  p.density = std::exp(uniform(rng, std::log(0.004), std::log(0.012)));
+  p.layers = 2 + static_cast<int>(uniform(rng) * 2);  // 2..3
+  p.density = std::exp(uniform(rng, std::log(0.002), std::log(0.006)));
   p.length = std::exp(uniform(rng, std::log(16.0), std::log(90.0)));
-  p.width = uniform(rng, 1.0, 3.0);
-  p.opacity = uniform(rng, 0.5, 0.95);
-  p.haze = uniform(rng, 0.0, 0.3);
+  p.width = uniform(rng, 1.0, 2.5);
+  p.opacity = uniform(rng, 0.4, 0.8);
+  p.haze = uniform(rng, 0.0, 0.2);
   p.drops = uniform(rng) < 0.3 ? uniform(rng, 0.5, 4.0) : 0.0;
   p.drop_radius = uniform(rng, 3.0, 12.0);
   p.blend = RainBlend::kAdd;

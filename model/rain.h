@@ -39,7 +39,7 @@ struct RainParams {
 
 // Random parameters spanning sparse to dense streaks (no haze; mostly additive), for training.
 RainParams sample_rain_params(std::mt19937_64 &rng);
-// Random heavy rain (Rain100H-like): 2 to 4 layers of dense, bright streaks, haze, some lens
+// Random heavy rain (Rain100H-like): 2 or 3 layers of dense, bright streaks, haze, some lens
 // drops.
 RainParams sample_heavy_rain_params(std::mt19937_64 &rng);
 // Heavy rain with probability `heavy_fraction`, else light: what training synthesizes per patch.

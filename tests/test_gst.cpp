@@ -539,12 +539,15 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
     return out;
   };
   const auto a = run(5, 2), b = run(5, 2), c = run(6, 1), screen = run(5, 1, "blend=screen");
+  const auto heavy = run(5, 1, "layers=3 haze=0.3 drops=20 drop-radius=3");
   EXPECT_EQ(a, b);
   EXPECT_NE(a[0], c[0]);
   EXPECT_NE(a[0], a[1]);  // each frame gets its own streaks
   EXPECT_NE(a[0], screen[0]);
+  EXPECT_NE(a[0], heavy[0]);
   // Frame 0 is the training synthesizer with seed (seed * 1000003 + 0).
-  auto synthesized = [&](RainBlend blend) {
+  auto synthesized = [&](RainBlend blend, int layers = 1, double haze = 0, double drops = 0,
+                         double drop_radius = RainParams().drop_radius) {
     std::vector<float> planar(3 * 40 * 30);
     std::vector<uint8_t> expected = pixels;
     auto view = FrameView::packed(PixelFormat::kRGB, expected.data(), 40, 30,
@@ -553,12 +556,17 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
     RainParams p;
     p.density = 0.01;
     p.blend = blend;
+    p.layers = layers;
+    p.haze = haze;
+    p.drops = drops;
+    p.drop_radius = drop_radius;
     add_rain(planar.data(), 40, 30, p, 5ull * 1000003ull);
     planar_rgb_to_frame(planar.data(), view, Rounding::kNearest);
     return expected;
   };
   EXPECT_EQ(a[0], synthesized(RainBlend::kAdd));
   EXPECT_EQ(screen[0], synthesized(RainBlend::kScreen));
+  EXPECT_EQ(heavy[0], synthesized(RainBlend::kAdd, 3, 0.3, 20, 3));
 }
 
 // Bytes of address space this process holds (VmSize).

@@ -2,7 +2,8 @@
 // (perception_fixtures.h): region-of-interest metas and their parameters, labels files, overlays,
 // the segmentation meta, COCO results and label PNGs written by the elements, errors for missing
 // models and wrong output shapes, files that cannot be written (failing the start, never hanging
-// the shutdown), and pipelines/table5.sh end to end.
+// the shutdown), and pipelines/table5.sh end to end. Also the elements' helpers in gst/perception/
+// (property texts, file-name patterns, PNG writing). The shared base: test_gst_perception_filter.
 #include <gst/check/gstharness.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -21,19 +22,22 @@
 #include <tuple>
 #include <utility>
 
-#include "../gst/perception_common.h"
-#include "../gst/sapnet_segmentation_meta.h"
 #include "data/image.h"
 #include "error.h"
+#include "gst_run.h"
 #include "metrics/detection_metrics.h"
 #include "metrics/segmentation_metrics.h"
-#include "overlay.h"
+#include "output_files.h"
+#include "perception/overlay.h"
 #include "perception_fixtures.h"
+#include "property_parsing.h"
+#include "sapnet_segmentation_meta.h"
 #include "shared_data.h"
 
 namespace sapnet {
 namespace {
 
+using testing::run_error;
 using testing::TempDir;
 
 class GstPerception : public ::testing::Test {
@@ -213,9 +217,6 @@ TEST_F(GstPerception, DetectWritesCocoResults) {
   EXPECT_EQ(bbox, (std::vector<double>{1, 2, 10, 20}));
 }
 
-// Runs a pipeline to the end; returns the first error's message and debug detail ("" if none).
-std::string run_error(const std::string &launch, int seconds = 30);
-
 // category-map turns class indices into COCO category ids (a COCO file: its categories in id
 // order, whose names then label the classes; or one id per line), image-ids gives each frame its
 // image id, and a frame beyond the list is an element error.
@@ -278,30 +279,11 @@ TEST_F(GstPerception, DetectMapsCategoriesAndImageIds) {
   EXPECT_NE(msg.find("image-ids"), std::string::npos) << msg;
 }
 
-TEST(PerceptionCommon, CategoryMapsAndIdLists) {
-  TempDir dir;
+TEST(PerceptionProperties, IdLists) {
   EXPECT_EQ(gst::parse_id_list("139,285 632, -4"), (std::vector<int64_t>{139, 285, 632, -4}));
   EXPECT_TRUE(gst::parse_id_list(" ").empty());
   for (const char *bad : {"1,2x", "a", "1;2", "99999999999999999999"})
     EXPECT_THROW(gst::parse_id_list(bad), Error) << bad;
-  std::ofstream(dir / "a.json") << R"({"categories": [{"id": 90, "name": "toothbrush"},
-                                                      {"id": 1, "name": "person"}, {"id": 3}]})";
-  const auto coco = gst::read_category_map(dir / "a.json");
-  EXPECT_EQ(coco.ids, (std::vector<int64_t>{1, 3, 90}));
-  EXPECT_EQ(coco.names, (std::vector<std::string>{"person", "", "toothbrush"}));
-  std::ofstream(dir / "b.txt") << "4\r\n8\n\n";
-  EXPECT_EQ(gst::read_category_map(dir / "b.txt").ids, (std::vector<int64_t>{4, 8}));
-  std::ofstream(dir / "dup.json") << R"({"categories": [{"id": 2}, {"id": 2}]})";
-  std::ofstream(dir / "none.json") << R"({"images": []})";
-  std::ofstream(dir / "bad.txt") << "1\nperson\n";
-  for (const char *bad : {"dup.json", "none.json", "bad.txt", "missing.txt"}) {
-    try {
-      gst::read_category_map(dir / bad);
-      ADD_FAILURE() << bad << ": no error";
-    } catch (const Error &e) {
-      EXPECT_NE(std::string(e.what()).find(dir / bad), std::string::npos) << e.what();
-    }
-  }
 }
 
 TEST_F(GstPerception, SegmentMetaHoldsTheArgmaxMapAndOverlayBlends) {
@@ -348,7 +330,7 @@ TEST_F(GstPerception, SegmentMetaHoldsTheArgmaxMapAndOverlayBlends) {
   }
 }
 
-TEST(PerceptionCommon, TripletsPatternsAndPng) {
+TEST(PerceptionProperties, Triplets) {
   std::array<float, 3> v{};
   EXPECT_TRUE(gst::parse_rgb_triplet("0.485,0.456, 0.406", &v));
   EXPECT_FLOAT_EQ(v[2], 0.406f);
@@ -356,11 +338,24 @@ TEST(PerceptionCommon, TripletsPatternsAndPng) {
   EXPECT_FALSE(gst::parse_rgb_triplet("1,2", &v));
   EXPECT_FALSE(gst::parse_rgb_triplet("1,2,3,4", &v));
   EXPECT_FALSE(gst::parse_rgb_triplet("a,b,c", &v));
+}
+
+// File-name patterns go to GLib's printf: one integer conversion, "%%" for '%', nothing else.
+TEST(PerceptionFiles, LocationPatterns) {
   EXPECT_EQ(gst::format_location("p/%05d.png", 42), "p/00042.png");
+  EXPECT_EQ(gst::format_location("p/%u-%%.png", 3), "p/3-%.png");
   EXPECT_EQ(gst::format_location("p/x.png", 42), "p/x.png");
-  EXPECT_EQ(gst::format_location("100%%-%d-%d", 3), "100%-3-%d");
-  EXPECT_EQ(gst::class_name({"a", "", "c"}, 1), "class-1");
-  EXPECT_EQ(gst::class_name({"a", "", "c"}, 2), "c");
+  EXPECT_EQ(gst::format_location("100%%", 3), "100%");
+  for (const char *ok : {"%d", "a%i", "%010d.png", "%%%d%%"})
+    EXPECT_EQ(gst::location_pattern_error(ok), "") << ok;
+  // A second conversion, or anything else printf would read an argument for, is refused.
+  for (const char *bad : {"%d-%d", "%s.png", "%05ld", "100%", "%x", "%n", "%123d", "%*d"}) {
+    EXPECT_NE(gst::location_pattern_error(bad), "") << bad;
+    EXPECT_THROW(gst::format_location(bad, 1), Error) << bad;
+  }
+}
+
+TEST(PerceptionFiles, GrayPngReadsBack) {
   if (!image_io_available()) GTEST_SKIP() << "no OpenCV to read the PNG back";
   TempDir dir;
   std::vector<uint8_t> ids(31 * 5);
@@ -368,33 +363,8 @@ TEST(PerceptionCommon, TripletsPatternsAndPng) {
   gst::write_gray_png(dir / "m.png", ids.data(), 31, 5);
   const LabelMap m = read_label_map(dir / "m.png");
   EXPECT_EQ(m.width, 31);
+  EXPECT_EQ(m.height, 5);
   EXPECT_EQ(m.ids, ids);
-}
-
-// Runs a pipeline to the end; returns the first error's message and debug detail ("" if none).
-std::string run_error(const std::string &launch, int seconds) {
-  GError *err = nullptr;
-  GstElement *pipe = gst_parse_launch(launch.c_str(), &err);
-  EXPECT_EQ(err, nullptr) << launch;
-  if (err) g_error_free(err);
-  gst_element_set_state(pipe, GST_STATE_PLAYING);
-  GstBus *bus = gst_element_get_bus(pipe);
-  GstMessage *m = gst_bus_timed_pop_filtered(
-      bus, seconds * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
-  std::string msg = m ? "" : "no EOS within " + std::to_string(seconds) + " s";
-  if (m && GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR) {
-    GError *e = nullptr;
-    gchar *dbg = nullptr;
-    gst_message_parse_error(m, &e, &dbg);
-    msg = std::string(e->message) + " | " + (dbg ? dbg : "");
-    g_error_free(e);
-    g_free(dbg);
-  }
-  if (m) gst_message_unref(m);
-  gst_object_unref(bus);
-  gst_element_set_state(pipe, GST_STATE_NULL);
-  gst_object_unref(pipe);
-  return msg;
 }
 
 TEST_F(GstPerception, MissingOrInvalidModelFailsTheStart_n) {
@@ -500,7 +470,18 @@ TEST_F(GstPerception, UnwritableLabelsLocationFailsTheStart_n) {
   EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
 }
 
-TEST(PerceptionCommon, UnwritableReason) {
+// A pattern printf cannot take safely fails the start too.
+TEST_F(GstPerception, InvalidLabelsLocationPatternFailsTheStart_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(false));
+  const auto msg =
+      run_error("videotestsrc num-buffers=1 ! sapnetsegment model-location=\"" + model +
+                "\" labels-location=\"" + (dir / "%s-%d.png") + "\" ! fakesink");
+  EXPECT_NE(msg.find("labels-location"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("%s-%d.png"), std::string::npos) << msg;
+}
+
+TEST(PerceptionFiles, UnwritableReason) {
   TempDir dir;
   EXPECT_EQ(gst::unwritable_reason(dir / "new.json"), "");
   EXPECT_FALSE(std::filesystem::exists(dir / "new.json"));  // nothing left behind

@@ -1,14 +1,17 @@
 // sapnet::Detector and sapnet::Segmenter on tiny TorchScript modules (perception_fixtures.h):
 // output styles, box mapping, thresholds, NMS, normalisation, class maps, and errors for missing
-// files and wrong output shapes. Also the torch-free overlay drawing.
+// files and wrong output shapes. Also the torch-free overlay drawing and label files.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <vector>
 
 #include "error.h"
-#include "overlay.h"
-#include "perception.h"
+#include "expect_error.h"
+#include "perception/detector.h"
+#include "perception/label_files.h"
+#include "perception/overlay.h"
+#include "perception/segmenter.h"
 #include "perception_fixtures.h"
 #include "shared_data.h"
 
@@ -394,6 +397,45 @@ TEST(Overlay, BlendMixesClassColours) {
     for (int ch = 0; ch < 3; ++ch) EXPECT_NEAR(px[i * 3 + ch], (100 + c[ch]) / 2.0, 1.0);
   }
   EXPECT_NE(class_colour(1), class_colour(2));
+}
+
+// The one class-name reader (sapnetdetect's labels-file, sapnet eval-segment --class-names): line
+// N names class N, trailing spaces and CRs go, empty lines inside stay (numbering never shifts),
+// empty lines at the end go.
+TEST(LabelFiles, ClassNamesOnePerLine) {
+  TempDir dir;
+  std::ofstream(dir / "plain.txt") << "sky\nroad\ncar";
+  EXPECT_EQ(read_class_names(dir / "plain.txt"), (std::vector<std::string>{"sky", "road", "car"}));
+  std::ofstream(dir / "dos.txt") << "sky  \r\nroad\r\n\r\nbig car \r\n\n\n";
+  EXPECT_EQ(read_class_names(dir / "dos.txt"),
+            (std::vector<std::string>{"sky", "road", "", "big car"}));
+  std::ofstream(dir / "empty.txt") << "\n\n";
+  EXPECT_TRUE(read_class_names(dir / "empty.txt").empty());
+  const std::string msg = testing::error_of([&] { read_class_names(dir / "missing.txt"); });
+  EXPECT_CONTAINS(msg, dir / "missing.txt");
+  EXPECT_CONTAINS(msg, "No such file");
+  EXPECT_CONTAINS(testing::error_of([&] { read_class_names(dir.path()); }),
+                  dir.path());  // a folder
+  EXPECT_EQ(class_name({"a", "", "c"}, 1), "class-1");
+  EXPECT_EQ(class_name({"a", "", "c"}, 2), "c");
+  EXPECT_EQ(class_name({"a"}, 5), "class-5");
+  EXPECT_EQ(class_name({"a"}, -1), "class--1");
+}
+
+TEST(LabelFiles, CategoryMaps) {
+  TempDir dir;
+  std::ofstream(dir / "a.json") << R"({"categories": [{"id": 90, "name": "toothbrush"},
+                                                      {"id": 1, "name": "person"}, {"id": 3}]})";
+  const auto coco = read_category_map(dir / "a.json");
+  EXPECT_EQ(coco.ids, (std::vector<int64_t>{1, 3, 90}));
+  EXPECT_EQ(coco.names, (std::vector<std::string>{"person", "", "toothbrush"}));
+  std::ofstream(dir / "b.txt") << "4\r\n8\n\n";
+  EXPECT_EQ(read_category_map(dir / "b.txt").ids, (std::vector<int64_t>{4, 8}));
+  std::ofstream(dir / "dup.json") << R"({"categories": [{"id": 2}, {"id": 2}]})";
+  std::ofstream(dir / "none.json") << R"({"images": []})";
+  std::ofstream(dir / "bad.txt") << "1\nperson\n";
+  for (const char *bad : {"dup.json", "none.json", "bad.txt", "missing.txt"})
+    EXPECT_CONTAINS(testing::error_of([&] { read_category_map(dir / bad); }), dir / bad);
 }
 
 }  // namespace

@@ -713,5 +713,31 @@ TEST(EvalCommands, EvalSegmentErrorsNameTheFile_n) {
   EXPECT_NE(r.out.find("b.png"), std::string::npos) << r.out;
 }
 
+// --class-names goes through the one class-name reader (model/perception/label_files.h): CRs,
+// trailing spaces and empty lines at the end are dropped, and line N names class N, so an empty
+// line inside the file is a name of its own (it no longer shifts the classes after it).
+TEST(EvalCommands, EvalSegmentClassNamesFollowTheLabelsFileRules) {
+  SAPNET_REQUIRE_EXE();
+  if (!SAPNET_HAVE_OPENCV) GTEST_SKIP() << "built without OpenCV";
+  testing::TempDir tmp;
+  write_label_folders(tmp);
+  const std::string dirs = " --gt " + quoted(tmp / "gt") + " --pred " + quoted(tmp / "pred");
+  std::ofstream(tmp / "dos.txt") << "sky \r\nroad\r\ncar  \r\n\r\n\n";
+  auto r = run_sapnet("eval-segment" + dirs + " --num-classes 3 --json --class-names " +
+                      quoted(tmp / "dos.txt"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(last_json_line(r.out)["classes"], (nlohmann::json{"sky", "road", "car"}));
+  std::ofstream(tmp / "gap.txt") << "sky\n\nroad\n";
+  r = run_sapnet("eval-segment" + dirs + " --num-classes 3 --json --class-names " +
+                 quoted(tmp / "gap.txt"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(last_json_line(r.out)["classes"], (nlohmann::json{"sky", "class-1", "road"}));
+  std::ofstream(tmp / "gap4.txt") << "sky\n\nroad\ncar\n";
+  r = run_sapnet("eval-segment" + dirs + " --num-classes 3 --class-names " +
+                 quoted(tmp / "gap4.txt"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("4 class names, expected 3"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace sapnet

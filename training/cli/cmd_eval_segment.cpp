@@ -2,12 +2,12 @@
 // against ground-truth label maps (8-bit PNGs of class ids, paired by file name).
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "error.h"
 #include "metrics/segmentation_metrics.h"
+#include "perception/label_files.h"
 #include "train/progress.h"
 
 namespace sapnet::cli {
@@ -23,15 +23,11 @@ struct EvalSegmentArgs {
 std::vector<std::string> class_names(const EvalSegmentArgs &args) {
   std::vector<std::string> names;
   if (!args.class_names.empty()) {
-    std::ifstream in(args.class_names);
-    if (!in) throw Error(args.class_names + ": cannot open class-name file");
-    for (std::string line; std::getline(in, line);) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (!line.empty()) names.push_back(line);
-    }
+    names = read_class_names(args.class_names);
     if (static_cast<int>(names.size()) != args.num_classes)
       throw Error(args.class_names + ": " + std::to_string(names.size()) +
                   " class names, expected " + std::to_string(args.num_classes) + " (one per line)");
+    for (int c = 0; c < args.num_classes; ++c) names[c] = class_name(names, c);  // empty lines
     return names;
   }
   if (args.num_classes == static_cast<int>(cityscapes_class_names().size()))

@@ -15,5 +15,7 @@ void add_train(CLI::App &app);
 void add_pack(CLI::App &app);
 void add_export(CLI::App &app);
 void add_bench(CLI::App &app);
+void add_synth(CLI::App &app);
+void add_eval_video(CLI::App &app);
 
 }  // namespace sapnet::cli

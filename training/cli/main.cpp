@@ -33,12 +33,14 @@ int main(int argc, char **argv) {
   sapnet::cli::add_eval(app);
   sapnet::cli::add_eval_detect(app);
   sapnet::cli::add_eval_segment(app);
+  sapnet::cli::add_eval_video(app);
   sapnet::cli::add_info(app);
   sapnet::cli::add_import(app);
   sapnet::cli::add_train(app);
   sapnet::cli::add_pack(app);
   sapnet::cli::add_export(app);
   sapnet::cli::add_bench(app);
+  sapnet::cli::add_synth(app);
   if (unknown_subcommand(app, argc, argv)) return 2;
   // Every failure ends as one line and a nonzero status, never an abort.
   try {

@@ -2,12 +2,13 @@
 // attaches the class map as SapnetSegmentationMeta (sapnet_segmentation_meta.h).
 #pragma once
 
-#include <gst/video/gstvideofilter.h>
+#include "gstsapnetperceptionfilter.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_SAPNET_SEGMENT (gst_sapnet_segment_get_type())
-G_DECLARE_FINAL_TYPE(GstSapnetSegment, gst_sapnet_segment, GST, SAPNET_SEGMENT, GstVideoFilter)
+G_DECLARE_FINAL_TYPE(GstSapnetSegment, gst_sapnet_segment, GST, SAPNET_SEGMENT,
+                     GstSapnetPerceptionFilter)
 
 GST_ELEMENT_REGISTER_DECLARE(sapnetsegment);
 

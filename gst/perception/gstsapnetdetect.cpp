@@ -50,28 +50,24 @@
 #include <string>
 #include <vector>
 
-#include "error.h"
 #include "frame_view.h"
-#include "overlay.h"
-#include "perception.h"
-#include "perception_common.h"
+#include "output_files.h"
+#include "perception/detector.h"
+#include "perception/label_files.h"
+#include "perception/overlay.h"
+#include "property_parsing.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_sapnet_detect_debug);
 #define GST_CAT_DEFAULT gst_sapnet_detect_debug
 
+// The shared properties (model-location, device, input size, mean, std, overlay) belong to
+// GstSapnetPerceptionFilter.
 enum {
   PROP_0,
-  PROP_MODEL_LOCATION,
-  PROP_DEVICE,
   PROP_OUTPUT_FORMAT,
   PROP_SCORE_THRESHOLD,
   PROP_NMS_THRESHOLD,
-  PROP_INPUT_WIDTH,
-  PROP_INPUT_HEIGHT,
-  PROP_MEAN,
-  PROP_STD,
   PROP_LABELS_FILE,
-  PROP_OVERLAY,
   PROP_DETECTIONS_FILE,
   PROP_IMAGE_ID,
   PROP_IMAGE_IDS,
@@ -82,19 +78,14 @@ enum {
   PROP_CATEGORY_MAP,
 };
 
-#define DEFAULT_DEVICE "auto"
 #define DEFAULT_OUTPUT_FORMAT SAPNET_DETECT_OUTPUT_TORCHVISION
 #define DEFAULT_SCORE_THRESHOLD 0.5
 #define DEFAULT_NMS_THRESHOLD 0.5
-#define DEFAULT_MEAN "0,0,0"
-#define DEFAULT_STD "1,1,1"
-#define DEFAULT_OVERLAY FALSE
 #define DEFAULT_IMAGE_ID 0
 #define DEFAULT_RESIZE SAPNET_DETECT_RESIZE_STRETCH
 #define DEFAULT_PAD_VALUE 114.0
 #define DEFAULT_MULTI_LABEL FALSE
 #define DEFAULT_MAX_DETECTIONS 0
-
 typedef enum { SAPNET_DETECT_OUTPUT_TORCHVISION, SAPNET_DETECT_OUTPUT_YOLO } SapnetDetectOutput;
 
 static GType sapnet_detect_output_get_type(void) {
@@ -130,13 +121,9 @@ namespace {
 // C++ state of the element, kept out of the GObject instance struct.
 struct DetectState {
   std::mutex lock;  // guards the settings
-  std::string model_location, device = DEFAULT_DEVICE;
   int output_format = DEFAULT_OUTPUT_FORMAT;
   double score_threshold = DEFAULT_SCORE_THRESHOLD, nms_threshold = DEFAULT_NMS_THRESHOLD;
-  int input_width = 0, input_height = 0;
-  std::string mean = DEFAULT_MEAN, std = DEFAULT_STD;
   std::string labels_file, detections_file;
-  bool overlay = DEFAULT_OVERLAY;
   gint64 image_id = DEFAULT_IMAGE_ID;
   std::string image_ids, category_map;
   int resize = DEFAULT_RESIZE;
@@ -147,22 +134,24 @@ struct DetectState {
   // Streaming thread (and start/stop, serialised with it) only.
   std::unique_ptr<sapnet::Detector> detector;
   std::vector<std::string> labels;
-  std::vector<int64_t> frame_ids;       // image-ids, parsed
-  sapnet::gst::CategoryMap categories;  // category-map, read (empty: class ids as they are)
+  std::vector<int64_t> frame_ids;  // image-ids, parsed
+  sapnet::CategoryMap categories;  // category-map, read (empty: class ids as they are)
   nlohmann::json results = nlohmann::json::array();
   std::string results_path;
   bool results_unsaved = false;  // results changed since they were last written
   guint64 frames = 0;
 };
 
+using sapnet::gst::ElementError;
+
 }  // namespace
 
 struct _GstSapnetDetect {
-  GstVideoFilter parent;
+  GstSapnetPerceptionFilter parent;
   DetectState *state;
 };
 
-G_DEFINE_TYPE(GstSapnetDetect, gst_sapnet_detect, GST_TYPE_VIDEO_FILTER);
+G_DEFINE_TYPE(GstSapnetDetect, gst_sapnet_detect, GST_TYPE_SAPNET_PERCEPTION_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(sapnetdetect, "sapnetdetect", GST_RANK_NONE, GST_TYPE_SAPNET_DETECT);
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
@@ -170,105 +159,74 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
 static GstStaticPadTemplate src_template =
     GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
 
-static gboolean gst_sapnet_detect_start(GstBaseTransform *trans) {
-  auto *self = GST_SAPNET_DETECT(trans);
+static void gst_sapnet_detect_open(GstSapnetPerceptionFilter *filter,
+                                   const sapnet::PerceptionInput &input) {
+  auto *self = GST_SAPNET_DETECT(filter);
   DetectState *s = self->state;
+  s->detector.reset();
   sapnet::DetectorOptions o;
-  std::string labels_file, mean, stdev, image_ids, category_map;
+  static_cast<sapnet::PerceptionInput &>(o) = input;
+  std::string labels_file, image_ids, category_map;
   {
     std::lock_guard<std::mutex> g(s->lock);
-    o.model_path = s->model_location;
-    o.device = s->device;
     o.output = s->output_format == SAPNET_DETECT_OUTPUT_YOLO ? sapnet::DetectorOutput::kYolo
                                                              : sapnet::DetectorOutput::kTorchvision;
     o.score_threshold = static_cast<float>(s->score_threshold);
     o.nms_threshold = static_cast<float>(s->nms_threshold);
-    o.input_width = s->input_width;
-    o.input_height = s->input_height;
     o.resize = s->resize == SAPNET_DETECT_RESIZE_LETTERBOX ? sapnet::ResizeMode::kLetterbox
                                                            : sapnet::ResizeMode::kStretch;
     o.pad_value = static_cast<float>(s->pad_value / 255.0);
     o.multi_label = s->multi_label;
     o.max_detections = s->max_detections;
-    mean = s->mean, stdev = s->std, labels_file = s->labels_file;
+    labels_file = s->labels_file;
     image_ids = s->image_ids, category_map = s->category_map;
     s->results_path = s->detections_file;
-  }
-  if (!sapnet::gst::parse_rgb_triplet(mean, &o.mean) ||
-      !sapnet::gst::parse_rgb_triplet(stdev, &o.std)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("Invalid mean \"%s\" or std \"%s\": expected three numbers \"r,g,b\".",
-                       mean.c_str(), stdev.c_str()),
-                      (nullptr));
-    return FALSE;
   }
   // The detections are written at the end: a file that cannot be written fails now, not then.
   if (!s->results_path.empty()) {
     const std::string why = sapnet::gst::unwritable_reason(s->results_path);
-    if (!why.empty()) {
-      GST_ELEMENT_ERROR(
-          self, RESOURCE, OPEN_WRITE,
-          ("Cannot write the detections file \"%s\": %s", s->results_path.c_str(), why.c_str()),
-          ("detections-file \"%s\"", s->results_path.c_str()));
-      return FALSE;
-    }
+    if (!why.empty())
+      throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE,
+                         "Cannot write the detections file \"" + s->results_path + "\": " + why,
+                         "detections-file \"" + s->results_path + "\"");
   }
   try {
     s->frame_ids = sapnet::gst::parse_id_list(image_ids);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid image-ids: %s", e.what()), (nullptr));
-    return FALSE;
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+                       std::string("Invalid image-ids: ") + e.what());
   }
   try {
-    s->categories = category_map.empty() ? sapnet::gst::CategoryMap()
-                                         : sapnet::gst::read_category_map(category_map);
+    s->categories =
+        category_map.empty() ? sapnet::CategoryMap() : sapnet::read_category_map(category_map);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_READ,
-        ("Could not read the category map \"%s\": %s", category_map.c_str(), e.what()),
-        ("%s", e.what()));
-    return FALSE;
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "Could not read the category map \"" + category_map + "\": " + e.what(),
+                       e.what());
   }
   try {
-    s->labels = labels_file.empty() ? std::vector<std::string>()
-                                    : sapnet::gst::read_class_names(labels_file);
+    s->labels =
+        labels_file.empty() ? std::vector<std::string>() : sapnet::read_class_names(labels_file);
   } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                      ("Could not read the class names \"%s\": %s", labels_file.c_str(), e.what()),
-                      ("%s", e.what()));
-    return FALSE;
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+                       "Could not read the class names \"" + labels_file + "\": " + e.what(),
+                       e.what());
   }
   // Without a labels file, the category map's names (a COCO file's) name the classes.
   if (s->labels.empty()) s->labels = s->categories.names;
-  try {
-    s->detector = std::make_unique<sapnet::Detector>(o);
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_READ,
-        ("Could not load the detection model \"%s\": %s", o.model_path.c_str(), e.what()),
-        ("%s", e.what()));
-    return FALSE;
-  } catch (...) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_READ,
-        ("Could not load the detection model \"%s\": unknown exception", o.model_path.c_str()),
-        (nullptr));
-    return FALSE;
-  }
+  s->detector = std::make_unique<sapnet::Detector>(o);
   GST_INFO_OBJECT(self, "detector %s on %s, %zu class name(s)", o.model_path.c_str(),
                   s->detector->device().c_str(), s->labels.size());
   s->results = nlohmann::json::array();
   s->results_unsaved = !s->results_path.empty();  // an empty list is a result too
   s->frames = 0;
-  return TRUE;
 }
 
-// Writes the COCO results list to detections-file; posts an element error and returns FALSE when
-// that fails.
-static gboolean write_results(GstSapnetDetect *self) {
+// Writes the COCO results list to detections-file; throws an ElementError when that fails.
+static void write_results(GstSapnetDetect *self) {
   DetectState *s = self->state;
-  if (s->results_path.empty() || !s->results_unsaved) return TRUE;
-  s->results_unsaved = false;
+  if (s->results_path.empty() || !s->results_unsaved) return;
+  s->results_unsaved = false;  // one error per failure, not one at EOS and another at stop
   std::string why;
   try {
     std::ofstream out(s->results_path);
@@ -278,133 +236,81 @@ static gboolean write_results(GstSapnetDetect *self) {
   } catch (const std::exception &e) {
     why = e.what();
   }
-  if (!why.empty()) {
-    GST_ELEMENT_ERROR(
-        self, RESOURCE, OPEN_WRITE,
-        ("Could not write the detections to \"%s\": %s", s->results_path.c_str(), why.c_str()),
-        (nullptr));
-    return FALSE;
-  }
+  if (!why.empty())
+    throw ElementError(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE,
+                       "Could not write the detections to \"" + s->results_path + "\": " + why);
   GST_INFO_OBJECT(self, "wrote %zu detection(s) to %s", s->results.size(), s->results_path.c_str());
-  return TRUE;
 }
 
-static gboolean gst_sapnet_detect_sink_event(GstBaseTransform *trans, GstEvent *event) {
-  // At the end of the stream the results are complete: write them now, where an error still
-  // reaches the application before it shuts the pipeline down.
-  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) write_results(GST_SAPNET_DETECT(trans));
-  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_detect_parent_class)->sink_event(trans, event);
+static void gst_sapnet_detect_end_of_stream(GstSapnetPerceptionFilter *filter) {
+  write_results(GST_SAPNET_DETECT(filter));
 }
 
-static gboolean gst_sapnet_detect_stop(GstBaseTransform *trans) {
-  auto *self = GST_SAPNET_DETECT(trans);
-  DetectState *s = self->state;
-  const bool had_detector = s->detector != nullptr;
-  s->detector.reset();
-  // Results of a stream stopped before its end. A write error is reported, but stop() itself
-  // always succeeds: a FALSE here leaves the pads active and the upstream task alive, which hangs
-  // the shutdown ("Failed to deactivate pad").
-  if (had_detector) write_results(self);
-  return TRUE;
+static void gst_sapnet_detect_close(GstSapnetPerceptionFilter *filter) {
+  auto *self = GST_SAPNET_DETECT(filter);
+  self->state->detector.reset();
+  write_results(self);  // a stream stopped before its end
 }
 
-static gboolean gst_sapnet_detect_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info,
-                                           GstCaps *, GstVideoInfo *) {
-  sapnet::PixelFormat f;
-  if (!sapnet::gst::pixel_format_of(GST_VIDEO_INFO_FORMAT(in_info), &f)) {
-    GST_ERROR_OBJECT(filter, "unsupported format");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static GstFlowReturn gst_sapnet_detect_transform_frame_ip(GstVideoFilter *filter,
-                                                          GstVideoFrame *frame) {
+static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVideoFrame *frame,
+                                      const sapnet::FrameView &view, bool overlay) {
   auto *self = GST_SAPNET_DETECT(filter);
   DetectState *s = self->state;
-  if (!s->detector) return GST_FLOW_NOT_NEGOTIATED;
-  bool overlay;
   gint64 first_id;
   {
     std::lock_guard<std::mutex> g(s->lock);
-    overlay = s->overlay;
     first_id = s->image_id;
   }
-  const sapnet::FrameView view = sapnet::gst::view_of(frame);
-  try {
-    const std::vector<sapnet::Detection> dets = s->detector->detect(view);
-    const guint64 frame_no = s->frames++;
-    if (!s->frame_ids.empty() && frame_no >= s->frame_ids.size()) {
-      GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                        ("Frame %" G_GUINT64_FORMAT " has no image id: image-ids lists %zu",
-                         frame_no, s->frame_ids.size()),
-                        (nullptr));
-      return GST_FLOW_ERROR;
+  const std::vector<sapnet::Detection> dets = s->detector->detect(view);
+  const guint64 frame_no = s->frames++;
+  if (!s->frame_ids.empty() && frame_no >= s->frame_ids.size())
+    throw ElementError(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                       "Frame " + std::to_string(frame_no) + " has no image id: image-ids lists " +
+                           std::to_string(s->frame_ids.size()));
+  const gint64 image_id =
+      s->frame_ids.empty() ? first_id + static_cast<gint64>(frame_no) : s->frame_ids[frame_no];
+  for (const sapnet::Detection &d : dets) {
+    const std::string name = sapnet::class_name(s->labels, d.class_id);
+    const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
+    const int x1 = static_cast<int>(std::ceil(d.x + d.w)),
+              y1 = static_cast<int>(std::ceil(d.y + d.h));
+    GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
+        frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
+    gst_video_region_of_interest_meta_add_param(
+        meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
+                                G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,
+                                static_cast<double>(d.score), nullptr));
+    if (overlay)
+      sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2, 6);
+    if (s->results_path.empty()) continue;
+    int64_t category = d.class_id;
+    if (!s->categories.ids.empty()) {
+      if (d.class_id < 0 || size_t(d.class_id) >= s->categories.ids.size())
+        throw ElementError(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
+                           "The detector found class " + std::to_string(d.class_id) +
+                               ", but category-map has " +
+                               std::to_string(s->categories.ids.size()) + " categories");
+      category = s->categories.ids[d.class_id];
     }
-    const gint64 image_id =
-        s->frame_ids.empty() ? first_id + static_cast<gint64>(frame_no) : s->frame_ids[frame_no];
-    for (const sapnet::Detection &d : dets) {
-      const std::string name = sapnet::gst::class_name(s->labels, d.class_id);
-      const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
-      const int x1 = static_cast<int>(std::ceil(d.x + d.w)),
-                y1 = static_cast<int>(std::ceil(d.y + d.h));
-      GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
-          frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
-      gst_video_region_of_interest_meta_add_param(
-          meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
-                                  G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,
-                                  static_cast<double>(d.score), nullptr));
-      if (overlay)
-        sapnet::draw_box(view, x0, y0, x1 - x0, y1 - y0, sapnet::class_colour(d.class_id + 1), 2,
-                         6);
-      if (!s->results_path.empty()) {
-        int64_t category = d.class_id;
-        if (!s->categories.ids.empty()) {
-          if (d.class_id < 0 || size_t(d.class_id) >= s->categories.ids.size()) {
-            GST_ELEMENT_ERROR(self, STREAM, FAILED,
-                              ("The detector found class %d, but category-map has %zu categories",
-                               d.class_id, s->categories.ids.size()),
-                              (nullptr));
-            return GST_FLOW_ERROR;
-          }
-          category = s->categories.ids[d.class_id];
-        }
-        s->results.push_back({{"image_id", image_id},
-                              {"category_id", category},
-                              {"bbox", {d.x, d.y, d.w, d.h}},
-                              {"score", d.score}});
-        s->results_unsaved = true;
-      }
-    }
-    GST_LOG_OBJECT(self, "%zu detection(s)", dets.size());
-  } catch (const std::exception &e) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Detection failed: %s", e.what()),
-                      ("model %s", s->detector->options().model_path.c_str()));
-    return GST_FLOW_ERROR;
-  } catch (...) {
-    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Detection failed: unknown exception."),
-                      ("model %s", s->detector->options().model_path.c_str()));
-    return GST_FLOW_ERROR;
+    s->results.push_back({{"image_id", image_id},
+                          {"category_id", category},
+                          {"bbox", {d.x, d.y, d.w, d.h}},
+                          {"score", d.score}});
+    s->results_unsaved = true;
   }
-  return GST_FLOW_OK;
+  GST_LOG_OBJECT(self, "%zu detection(s)", dets.size());
 }
 
-static void set_string(std::string *dst, const GValue *value, const char *fallback = "") {
+static void set_string(std::string *dst, const GValue *value) {
   const char *v = g_value_get_string(value);
-  *dst = v && *v ? v : fallback;
+  *dst = v ? v : "";
 }
 
-static void gst_sapnet_detect_set_property(GObject *object, guint prop_id, const GValue *value,
-                                           GParamSpec *pspec) {
-  DetectState *s = GST_SAPNET_DETECT(object)->state;
+static void gst_sapnet_detect_set_setting(GstSapnetPerceptionFilter *filter, guint prop_id,
+                                          const GValue *value, GParamSpec *pspec) {
+  DetectState *s = GST_SAPNET_DETECT(filter)->state;
   std::lock_guard<std::mutex> g(s->lock);
   switch (prop_id) {
-    case PROP_MODEL_LOCATION:
-      set_string(&s->model_location, value);
-      break;
-    case PROP_DEVICE:
-      set_string(&s->device, value, DEFAULT_DEVICE);
-      break;
     case PROP_OUTPUT_FORMAT:
       s->output_format = g_value_get_enum(value);
       break;
@@ -414,23 +320,8 @@ static void gst_sapnet_detect_set_property(GObject *object, guint prop_id, const
     case PROP_NMS_THRESHOLD:
       s->nms_threshold = g_value_get_double(value);
       break;
-    case PROP_INPUT_WIDTH:
-      s->input_width = g_value_get_int(value);
-      break;
-    case PROP_INPUT_HEIGHT:
-      s->input_height = g_value_get_int(value);
-      break;
-    case PROP_MEAN:
-      set_string(&s->mean, value, DEFAULT_MEAN);
-      break;
-    case PROP_STD:
-      set_string(&s->std, value, DEFAULT_STD);
-      break;
     case PROP_LABELS_FILE:
       set_string(&s->labels_file, value);
-      break;
-    case PROP_OVERLAY:
-      s->overlay = g_value_get_boolean(value);
       break;
     case PROP_DETECTIONS_FILE:
       set_string(&s->detections_file, value);
@@ -457,22 +348,16 @@ static void gst_sapnet_detect_set_property(GObject *object, guint prop_id, const
       set_string(&s->category_map, value);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(filter, prop_id, pspec);
   }
 }
 
-static void gst_sapnet_detect_get_property(GObject *object, guint prop_id, GValue *value,
-                                           GParamSpec *pspec) {
-  DetectState *s = GST_SAPNET_DETECT(object)->state;
+static void gst_sapnet_detect_get_setting(GstSapnetPerceptionFilter *filter, guint prop_id,
+                                          GValue *value, GParamSpec *pspec) {
+  DetectState *s = GST_SAPNET_DETECT(filter)->state;
   std::lock_guard<std::mutex> g(s->lock);
   const auto str = [](const std::string &v) { return v.empty() ? nullptr : v.c_str(); };
   switch (prop_id) {
-    case PROP_MODEL_LOCATION:
-      g_value_set_string(value, str(s->model_location));
-      break;
-    case PROP_DEVICE:
-      g_value_set_string(value, s->device.c_str());
-      break;
     case PROP_OUTPUT_FORMAT:
       g_value_set_enum(value, s->output_format);
       break;
@@ -482,23 +367,8 @@ static void gst_sapnet_detect_get_property(GObject *object, guint prop_id, GValu
     case PROP_NMS_THRESHOLD:
       g_value_set_double(value, s->nms_threshold);
       break;
-    case PROP_INPUT_WIDTH:
-      g_value_set_int(value, s->input_width);
-      break;
-    case PROP_INPUT_HEIGHT:
-      g_value_set_int(value, s->input_height);
-      break;
-    case PROP_MEAN:
-      g_value_set_string(value, s->mean.c_str());
-      break;
-    case PROP_STD:
-      g_value_set_string(value, s->std.c_str());
-      break;
     case PROP_LABELS_FILE:
       g_value_set_string(value, str(s->labels_file));
-      break;
-    case PROP_OVERLAY:
-      g_value_set_boolean(value, s->overlay);
       break;
     case PROP_DETECTIONS_FILE:
       g_value_set_string(value, str(s->detections_file));
@@ -525,7 +395,7 @@ static void gst_sapnet_detect_get_property(GObject *object, guint prop_id, GValu
       g_value_set_string(value, str(s->category_map));
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(filter, prop_id, pspec);
   }
 }
 
@@ -537,27 +407,16 @@ static void gst_sapnet_detect_finalize(GObject *object) {
 static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
   auto *gobject_class = G_OBJECT_CLASS(klass);
   auto *element_class = GST_ELEMENT_CLASS(klass);
-  auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto *filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  auto *perception_class = GST_SAPNET_PERCEPTION_FILTER_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(gst_sapnet_detect_debug, "sapnetdetect", 0,
                           "SAPNet TorchScript object detection");
 
-  gobject_class->set_property = gst_sapnet_detect_set_property;
-  gobject_class->get_property = gst_sapnet_detect_get_property;
   gobject_class->finalize = gst_sapnet_detect_finalize;
+  gst_sapnet_perception_filter_class_route_properties(perception_class);
 
   // Settings read when the element starts (READY -> PAUSED).
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                                            GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property(
-      gobject_class, PROP_MODEL_LOCATION,
-      g_param_spec_string("model-location", "Model location",
-                          "TorchScript detector (.pt, from torch.jit.script/trace + save)", nullptr,
-                          rw));
-  g_object_class_install_property(
-      gobject_class, PROP_DEVICE,
-      g_param_spec_string("device", "Device", "Where the detector runs: auto, cpu, cuda or cuda:N",
-                          DEFAULT_DEVICE, rw));
   g_object_class_install_property(
       gobject_class, PROP_OUTPUT_FORMAT,
       g_param_spec_enum("output-format", "Output format", "What the detector's forward returns",
@@ -574,41 +433,11 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
                           "its class by more than this IoU is dropped (1: keep all)",
                           0, 1, DEFAULT_NMS_THRESHOLD, rw));
   g_object_class_install_property(
-      gobject_class, PROP_INPUT_WIDTH,
-      g_param_spec_int("input-width", "Input width",
-                       "Network input width; frames are resized to it (0: the frame's width)", 0,
-                       16384, 0, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_INPUT_HEIGHT,
-      g_param_spec_int("input-height", "Input height",
-                       "Network input height; frames are resized to it (0: the frame's height)", 0,
-                       16384, 0, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_MEAN,
-      g_param_spec_string("mean", "Mean",
-                          "Per-channel mean \"r,g,b\" subtracted from RGB in [0, 1] (ImageNet: "
-                          "\"0.485,0.456,0.406\"; torchvision detectors normalise themselves)",
-                          DEFAULT_MEAN, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_STD,
-      g_param_spec_string("std", "Standard deviation",
-                          "Per-channel divisor \"r,g,b\" applied after the mean (ImageNet: "
-                          "\"0.229,0.224,0.225\")",
-                          DEFAULT_STD, rw));
-  g_object_class_install_property(
       gobject_class, PROP_LABELS_FILE,
       g_param_spec_string("labels-file", "Labels file",
                           "Class names, one per line (line N names class id N); without it "
                           "classes are called class-N",
                           nullptr, rw));
-  g_object_class_install_property(
-      gobject_class, PROP_OVERLAY,
-      g_param_spec_boolean("overlay", "Overlay",
-                           "Draw the boxes into the frame (class-coloured outlines with a colour "
-                           "tab; luma only for NV12/I420)",
-                           DEFAULT_OVERLAY,
-                           static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                                                    GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_DETECTIONS_FILE,
       g_param_spec_string("detections-file", "Detections file",
@@ -668,11 +497,13 @@ static void gst_sapnet_detect_class_init(GstSapnetDetectClass *klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_detect_start);
-  trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_detect_stop);
-  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_detect_sink_event);
-  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_detect_set_info);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_sapnet_detect_transform_frame_ip);
+  perception_class->task = "detection";
+  perception_class->open = gst_sapnet_detect_open;
+  perception_class->close = gst_sapnet_detect_close;
+  perception_class->end_of_stream = gst_sapnet_detect_end_of_stream;
+  perception_class->process = gst_sapnet_detect_process;
+  perception_class->set_setting = gst_sapnet_detect_set_setting;
+  perception_class->get_setting = gst_sapnet_detect_get_setting;
   gst_type_mark_as_plugin_api(sapnet_detect_output_get_type(), static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(sapnet_detect_resize_get_type(), static_cast<GstPluginAPIFlags>(0));
 }

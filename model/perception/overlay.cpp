@@ -1,4 +1,4 @@
-#include "overlay.h"
+#include "perception/overlay.h"
 
 #include <algorithm>
 

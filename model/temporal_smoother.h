@@ -1,0 +1,54 @@
+// Steadies a derained video: each output pixel moves toward the new frame by a weight that is
+// small where the frame barely differs from the previous output (flicker and leftover rain on a
+// still background, which then average out over a few frames) and 1 where it differs clearly
+// (motion: never a ghost of the previous frame); a frame where much of the picture moves (a
+// moving camera, a cut) is taken as it is. Works on the bytes of any
+// FrameView layout; alpha and padding bytes are left alone. Torch-free.
+#pragma once
+
+#include <vector>
+
+#include "frame.h"
+
+namespace sapnet {
+
+struct TemporalSmoothing {
+  // How much of the previous output a still pixel keeps (0: off, below 1).
+  float strength = 0.6f;
+  // A pixel whose largest channel difference (in 8-bit levels) is at most `still` counts as
+  // still; from `moving` up it takes the new frame as it is; linear in between.
+  float still = 10.0f;
+  float moving = 40.0f;
+  // When more than this share of the pixels moves (a moving camera, a cut), the frame is taken as
+  // it is and the blend starts anew from it: without motion compensation, blending then would
+  // smear textured areas.
+  float camera_motion = 0.25f;
+
+  // Throws sapnet::Error for values out of range.
+  void validate() const;
+};
+
+class TemporalSmoother {
+ public:
+  explicit TemporalSmoother(TemporalSmoothing settings = {});
+
+  // Blends `frame` (the newly derained frame) in place with what came before. The first frame,
+  // and any frame after reset() or of another size or layout, passes unchanged and starts anew.
+  void apply(const FrameView &frame);
+  // Forgets the previous frames (stream discontinuity, seek, new caps).
+  void reset();
+  const TemporalSmoothing &settings() const { return settings_; }
+
+ private:
+  // Blends one group of `channels` interleaved samples per pixel over a plane of w x h.
+  void blend_plane(uint8_t *data, int stride, int w, int h, int step, int channels, float *state);
+  // Share of the pixels of a plane whose change reaches the `moving` threshold.
+  float moving_share(const uint8_t *data, int stride, int w, int h, int step, int channels,
+                     const float *state) const;
+  TemporalSmoothing settings_;
+  PixelFormat format_ = PixelFormat::kRGB;
+  int width_ = 0, height_ = 0;
+  std::vector<float> state_;  // the previous output, per blended sample, unrounded
+};
+
+}  // namespace sapnet
