@@ -1,7 +1,6 @@
 #include "zip_check.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
@@ -9,24 +8,12 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "error.h"
 
 namespace sapnet {
 namespace {
-
-uint32_t crc32_update(uint32_t c, const uint8_t *data, size_t n) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t v = i;
-      for (int k = 0; k < 8; ++k) v = (v & 1) ? 0xEDB88320u ^ (v >> 1) : v >> 1;
-      t[i] = v;
-    }
-    return t;
-  }();
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-  return c;
-}
 
 uint64_t le(const uint8_t *p, int bytes) {
   uint64_t v = 0;
@@ -63,15 +50,15 @@ class File {
     if (offset > size_ || n > size_ - offset) throw Error(what + " is cut short (truncated file)");
     f_.seekg(static_cast<std::streamoff>(offset));
     std::vector<uint8_t> chunk(std::min<uint64_t>(n, 1 << 20));
-    uint32_t c = 0xFFFFFFFFu;
+    uLong c = crc32(0L, Z_NULL, 0);
     while (n > 0) {
       const size_t k = static_cast<size_t>(std::min<uint64_t>(n, chunk.size()));
       if (!f_.read(reinterpret_cast<char *>(chunk.data()), static_cast<std::streamsize>(k)))
         throw Error("read error in " + what);
-      c = crc32_update(c, chunk.data(), k);
+      c = crc32(c, chunk.data(), static_cast<uInt>(k));  // k <= 1 MiB
       n -= k;
     }
-    return c ^ 0xFFFFFFFFu;
+    return static_cast<uint32_t>(c);
   }
 
  private:

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
-#include "image.h"
+#include "data/image.h"
 #include "run_sapnet.h"
 #include "shared_data.h"
 

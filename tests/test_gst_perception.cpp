@@ -22,16 +22,16 @@
 #include <tuple>
 #include <utility>
 
-#include "detection_metrics.h"
+#include "data/image.h"
 #include "error.h"
 #include "gst_run.h"
-#include "image.h"
+#include "metrics/detection_metrics.h"
+#include "metrics/segmentation_metrics.h"
 #include "output_files.h"
 #include "perception/overlay.h"
 #include "perception_fixtures.h"
 #include "property_parsing.h"
 #include "sapnet_segmentation_meta.h"
-#include "segmentation_metrics.h"
 #include "shared_data.h"
 
 namespace sapnet {

@@ -6,9 +6,9 @@
 #include <cmath>
 
 #include "error.h"
-#include "losses.h"
 #include "shared_data.h"
 #include "torch_file.h"
+#include "train/losses.h"
 
 namespace sapnet {
 namespace {

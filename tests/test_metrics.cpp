@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "error.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
 #include "shared_data.h"
 
 namespace sapnet {

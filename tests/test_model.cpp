@@ -5,9 +5,9 @@
 
 #include <fstream>
 
+#include "data/image.h"
 #include "error.h"
 #include "expect_error.h"
-#include "image.h"
 #include "model_file.h"
 #include "sapnet.h"
 #include "shared_data.h"

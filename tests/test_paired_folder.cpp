@@ -3,9 +3,9 @@
 
 #include <fstream>
 
+#include "data/image.h"
+#include "data/paired_folder.h"
 #include "error.h"
-#include "image.h"
-#include "paired_folder.h"
 #include "shared_data.h"
 
 namespace fs = std::filesystem;

@@ -8,10 +8,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "detection_metrics.h"
 #include "error.h"
+#include "metrics/detection_metrics.h"
+#include "metrics/segmentation_metrics.h"
 #include "run_sapnet.h"
-#include "segmentation_metrics.h"
 #include "shared_data.h"
 
 #if SAPNET_HAVE_OPENCV

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <random>
 
+#include "data/patch_source.h"
 #include "error.h"
-#include "patch_source.h"
 #include "rain.h"
 #include "shared_data.h"
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "image.h"
+#include "data/image.h"
 #include "run_sapnet.h"
 #include "shared_data.h"
 

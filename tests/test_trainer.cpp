@@ -4,15 +4,22 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 
+#include "data/image.h"
+#include "data/paired_folder.h"
+#include "data/patch_source.h"
 #include "engine.h"
 #include "error.h"
-#include "export.h"
+#include "eval/evaluate.h"
+#include "export/export.h"
 #include "model_file.h"
-#include "patch_source.h"
 #include "shared_data.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 namespace sapnet {
 namespace {
@@ -126,17 +133,75 @@ TEST_F(TrainerTest, ExportedTorchScriptMatchesTheEngine) {
   const std::string model = dir_ / "e/model.sapnet", script = dir_ / "e/model.pt";
   export_torchscript(model, script);
   auto module = torch::jit::load(script);
-  const int w = 21, h = 13;
-  auto x = torch::rand({1, 3, h, w});
-  auto scripted = module.forward({x}).toTensor();
   EngineOptions eo;
   eo.model_path = model;
   Engine engine(eo);
-  std::vector<float> out(3 * w * h);
-  engine.process_planar(x.data_ptr<float>(), out.data(), w, h);
-  auto expected = torch::from_blob(out.data(), {1, 3, h, w});
-  EXPECT_LT((scripted - expected).abs().max().item<float>(), 1e-5);
+  // Sizes unlike the traced frame's: nothing of one frame size may be baked into the trace.
+  for (auto [w, h] : {std::pair{21, 13}, std::pair{8, 30}}) {
+    auto x = torch::rand({1, 3, h, w});
+    auto scripted = module.forward({x}).toTensor();
+    std::vector<float> out(3 * w * h);
+    engine.process_planar(x.data_ptr<float>(), out.data(), w, h);
+    auto expected = torch::from_blob(out.data(), {1, 3, h, w});
+    EXPECT_LT((scripted - expected).abs().max().item<float>(), 1e-5) << w << "x" << h;
+  }
+  // The module's own parameters, under their state-dict names, not a copy under other names.
+  std::map<std::string, torch::Tensor> exported;
+  for (const auto &p : module.named_parameters()) exported[p.name] = p.value;
+  const NamedTensors saved = load_model_file(model).weights;
+  ASSERT_EQ(exported.size(), saved.size());
+  for (const auto &[key, tensor] : saved) {
+    ASSERT_TRUE(exported.count(key)) << key;
+    EXPECT_TRUE(torch::equal(exported[key], tensor)) << key;
+  }
   EXPECT_THROW(export_torchscript(dir_ / "e/absent.sapnet", dir_ / "e/x.pt"), Error);
+}
+
+TEST_F(TrainerTest, ValidationScoresAsSapnetEvalDoes) {
+  if (!image_io_available()) GTEST_SKIP() << "built without OpenCV";
+  const std::filesystem::path val = std::string(dir_ / "val");
+  std::filesystem::create_directories(val / "input");
+  std::filesystem::create_directories(val / "target");
+  for (int k = 1; k <= 2; ++k) {
+    RgbImage rainy(20, 18), clean(20, 18);
+    for (size_t i = 0; i < clean.pixels.size(); ++i) {
+      clean.pixels[i] = static_cast<uint8_t>((i * (3 + k)) % 200);
+      rainy.pixels[i] = static_cast<uint8_t>(std::min<int>(255, clean.pixels[i] + (i % 7) * 9));
+    }
+    write_image((val / "input" / (std::to_string(k) + ".png")).string(), rainy);
+    write_image((val / "target" / (std::to_string(k) + ".png")).string(), clean);
+  }
+  auto o = tiny("v");
+  o.val = val.string();
+  o.epochs = 1;
+  ASSERT_EQ(train(o), 0);
+  std::ifstream log(dir_ / "v/log.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(log, line));
+  const auto row = nlohmann::json::parse(line);
+  // What `sapnet eval` computes for the final model (the weights validated last).
+  EngineOptions eo;
+  eo.model_path = dir_ / "v/model.sapnet";
+  eo.threads = 1;
+  Engine engine(eo);
+  const auto pairs = find_pairs(val.string());
+  const Scores scores = evaluate_pairs(&engine, pairs.size(), [&](size_t i) {
+    return std::pair{read_image(pairs[i].rainy), read_image(pairs[i].clean)};
+  });
+  EXPECT_GT(row["val_psnr"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(row["val_psnr"].get<double>(), scores.psnr);
+  EXPECT_DOUBLE_EQ(row["val_ssim"].get<double>(), scores.ssim);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "v/.validation.sapnet"));
+}
+
+TEST_F(TrainerTest, CtrlCHandlerIsRestoredWhenTrainingThrows_n) {
+  void (*mine)(int) = [](int) {};
+  void (*const before)(int) = std::signal(SIGINT, mine);
+  auto o = tiny("diverges");
+  o.lr = 1e6;
+  o.epochs = 20;
+  EXPECT_THROW(train(o), Error);  // training diverged
+  EXPECT_EQ(std::signal(SIGINT, before), mine);
 }
 
 }  // namespace

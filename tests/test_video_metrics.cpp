@@ -5,10 +5,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "data/image.h"
 #include "error.h"
-#include "image.h"
+#include "metrics/warping_error.h"
 #include "run_sapnet.h"
-#include "warping_error.h"
 
 namespace fs = std::filesystem;
 

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "detection_metrics.h"
 #include "error.h"
+#include "metrics/detection_metrics.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string input(reinterpret_cast<const char *>(data), size);

@@ -5,9 +5,9 @@
 
 #include "error.h"
 #include "fuzz_common.h"
+#include "metrics/segmentation_metrics.h"
 #include "perception/label_files.h"
 #include "property_parsing.h"
-#include "segmentation_metrics.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string &path = sapnet::fuzz::input_file(data, size, ".png");

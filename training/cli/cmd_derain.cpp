@@ -4,11 +4,11 @@
 #include <map>
 
 #include "commands.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
 #include "error.h"
-#include "image.h"
 #include "model_options.h"
-#include "paired_folder.h"
-#include "progress.h"
+#include "train/progress.h"
 
 namespace fs = std::filesystem;
 

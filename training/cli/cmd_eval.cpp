@@ -4,13 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
 #include "error.h"
-#include "image.h"
-#include "metrics.h"
+#include "eval/evaluate.h"
 #include "model_file.h"
 #include "model_options.h"
-#include "paired_folder.h"
-#include "progress.h"
+#include "train/progress.h"
 
 namespace sapnet::cli {
 namespace {
@@ -48,37 +48,34 @@ void run_eval(const EvalArgs &args) {
   std::unique_ptr<Engine> engine;
   if (!args.identity) engine = args.model.make_engine();
   Progress progress(args.identity ? "eval (rainy inputs)" : "eval", pairs.size());
-  double sum_psnr = 0, sum_ssim = 0;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    RgbImage rainy = read_image(pairs[i].rainy);
-    const RgbImage clean = read_image(pairs[i].clean);
-    if (rainy.width != clean.width || rainy.height != clean.height)
+  const auto read_pair = [&](size_t i) {
+    std::pair<RgbImage, RgbImage> pair{read_image(pairs[i].rainy), read_image(pairs[i].clean)};
+    if (pair.first.width != pair.second.width || pair.first.height != pair.second.height)
       throw Error(pairs[i].rainy + " and " + pairs[i].clean + " differ in size");
-    if (engine) engine->process(rainy.view(), rainy.view());
-    sum_psnr += psnr(rainy, clean);
-    sum_ssim += ssim(rainy, clean);
+    return pair;
+  };
+  const Scores scores = evaluate_pairs(engine.get(), pairs.size(), read_pair, [&](const Scores &m) {
     char note[64];
-    std::snprintf(note, sizeof note, "psnr %.2f ssim %.4f", sum_psnr / (i + 1), sum_ssim / (i + 1));
-    progress.update(i + 1, note);
-  }
+    std::snprintf(note, sizeof note, "psnr %.2f ssim %.4f", m.psnr, m.ssim);
+    progress.update(m.count, note);
+  });
   progress.finish();
-  const double n = static_cast<double>(pairs.size());
   if (args.record) {
     if (!engine) throw Error("--record needs a model (not --identity)");
     record_scores(*engine, args.dataset,
-                  {{"psnr", sum_psnr / n},
-                   {"ssim", sum_ssim / n},
+                  {{"psnr", scores.psnr},
+                   {"ssim", scores.ssim},
                    {"count", pairs.size()},
                    {"stages", engine->stages()},
                    {"precision", precision_name(engine->precision())},
                    {"device", engine->device()}});
   }
   if (args.json) {
-    nlohmann::json out = {{"psnr", sum_psnr / n}, {"ssim", sum_ssim / n}, {"count", pairs.size()}};
+    nlohmann::json out = {{"psnr", scores.psnr}, {"ssim", scores.ssim}, {"count", pairs.size()}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("%-10s %s\n%-10s %zu\n%-10s %.2f dB\n%-10s %.4f\n", "dataset", args.dataset.c_str(),
-                "images", pairs.size(), "PSNR", sum_psnr / n, "SSIM", sum_ssim / n);
+                "images", pairs.size(), "PSNR", scores.psnr, "SSIM", scores.ssim);
   }
 }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "detection_metrics.h"
+#include "metrics/detection_metrics.h"
 
 namespace sapnet::cli {
 namespace {

@@ -6,9 +6,9 @@
 
 #include "commands.h"
 #include "error.h"
+#include "metrics/segmentation_metrics.h"
 #include "perception/label_files.h"
-#include "progress.h"
-#include "segmentation_metrics.h"
+#include "train/progress.h"
 
 namespace sapnet::cli {
 namespace {

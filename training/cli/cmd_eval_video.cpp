@@ -6,14 +6,14 @@
 #include <optional>
 
 #include "commands.h"
+#include "data/video_reader.h"
 #include "error.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
+#include "metrics/warping_error.h"
 #include "model_options.h"
-#include "plot.h"
-#include "progress.h"
 #include "temporal_smoother.h"
-#include "video_reader.h"
-#include "warping_error.h"
+#include "train/plot.h"
+#include "train/progress.h"
 
 namespace sapnet::cli {
 namespace {

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "export.h"
+#include "export/export.h"
 
 namespace sapnet::cli {
 

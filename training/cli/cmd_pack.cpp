@@ -2,10 +2,10 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "data/paired_folder.h"
+#include "data/patch_source.h"
 #include "error.h"
-#include "paired_folder.h"
-#include "patch_source.h"
-#include "progress.h"
+#include "train/progress.h"
 
 namespace sapnet::cli {
 

@@ -8,12 +8,12 @@
 
 #include "atomic_file.h"
 #include "commands.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
+#include "data/patch_source.h"
 #include "error.h"
-#include "image.h"
-#include "paired_folder.h"
-#include "patch_source.h"
-#include "progress.h"
 #include "rain.h"
+#include "train/progress.h"
 
 namespace fs = std::filesystem;
 

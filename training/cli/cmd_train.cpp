@@ -3,7 +3,7 @@
 
 #include "commands.h"
 #include "error.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 namespace sapnet::cli {
 

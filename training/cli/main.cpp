@@ -1,12 +1,10 @@
 // sapnet: derain, evaluate, inspect and import SAPNet models from the command line.
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <new>
 #include <string>
 
+#include "cli/failure.h"
 #include "commands.h"
-#include "error.h"
 
 namespace {
 
@@ -21,12 +19,6 @@ bool unknown_subcommand(const CLI::App &app, int argc, char **argv) {
   std::fprintf(stderr, "sapnet: error: unknown command '%s' (commands: %s; see sapnet --help)\n",
                argv[1], known.c_str());
   return true;
-}
-
-// The first line of an exception's text (LibTorch's carry a backtrace after it).
-std::string first_line(const char *what) {
-  const char *end = std::strchr(what, '\n');
-  return end ? std::string(what, end) : std::string(what);
 }
 
 }  // namespace
@@ -55,19 +47,9 @@ int main(int argc, char **argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {  // also CLI::RuntimeError: a subcommand's exit status
     return app.exit(e);
-  } catch (const sapnet::Error &e) {
-    std::fprintf(stderr, "sapnet: error: %s\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc &) {
-    std::fprintf(stderr,
-                 "sapnet: error: out of memory (for large images try --tile-size, e.g. 512)\n");
-    return 1;
-  } catch (const std::exception &e) {
-    std::string what = first_line(e.what());
-    if (what.find("out of memory") != std::string::npos ||
-        what.find("DefaultCPUAllocator") != std::string::npos)
-      what += " (for large images try --tile-size, e.g. 512)";
-    std::fprintf(stderr, "sapnet: error: %s\n", what.c_str());
+  } catch (...) {
+    std::fprintf(stderr, "sapnet: error: %s\n",
+                 sapnet::cli::failure_message(std::current_exception()).c_str());
     return 1;
   }
   return 0;

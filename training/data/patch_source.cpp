@@ -1,4 +1,4 @@
-#include "patch_source.h"
+#include "data/patch_source.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -1,4 +1,4 @@
-#include "losses.h"
+#include "train/losses.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

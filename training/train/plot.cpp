@@ -1,4 +1,4 @@
-#include "plot.h"
+#include "train/plot.h"
 
 #include <algorithm>
 #include <cmath>

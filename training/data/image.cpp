@@ -1,4 +1,4 @@
-#include "image.h"
+#include "data/image.h"
 
 #include <algorithm>
 #include <filesystem>

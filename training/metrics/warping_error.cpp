@@ -1,4 +1,4 @@
-#include "warping_error.h"
+#include "metrics/warping_error.h"
 
 #include "error.h"
 

@@ -1,7 +1,7 @@
 // Image quality as the seed paper's tables measure it: on 8-bit RGB, peak 255, per image.
 #pragma once
 
-#include "image.h"
+#include "data/image.h"
 
 namespace sapnet {
 

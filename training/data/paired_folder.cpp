@@ -1,4 +1,4 @@
-#include "paired_folder.h"
+#include "data/paired_folder.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,8 +6,8 @@
 #include <map>
 #include <regex>
 
+#include "data/image.h"
 #include "error.h"
-#include "image.h"
 
 namespace fs = std::filesystem;
 

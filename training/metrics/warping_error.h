@@ -9,7 +9,7 @@
 
 #include <memory>
 
-#include "image.h"
+#include "data/image.h"
 
 namespace sapnet {
 

@@ -1,11 +1,11 @@
-#include "video_reader.h"
+#include "data/video_reader.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <vector>
 
+#include "data/paired_folder.h"
 #include "error.h"
-#include "paired_folder.h"
 
 #if SAPNET_HAVE_OPENCV
 #include <opencv2/imgproc.hpp>

@@ -1,4 +1,4 @@
-#include "segmentation_metrics.h"
+#include "metrics/segmentation_metrics.h"
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "image.h"
+#include "data/image.h"
 
 namespace sapnet {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "image.h"
-#include "paired_folder.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
 
 namespace sapnet {
 

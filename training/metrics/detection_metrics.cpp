@@ -1,4 +1,4 @@
-#include "detection_metrics.h"
+#include "metrics/detection_metrics.h"
 
 #include <algorithm>
 #include <cfloat>

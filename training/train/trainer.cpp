@@ -1,4 +1,4 @@
-#include "trainer.h"
+#include "train/trainer.h"
 
 #include <torch/cuda.h>
 #include <torch/optim.h>
@@ -16,17 +16,19 @@
 #include <sstream>
 
 #include "atomic_file.h"
+#include "data/image.h"
+#include "data/paired_folder.h"
+#include "data/patch_source.h"
+#include "engine.h"
 #include "error.h"
+#include "eval/evaluate.h"
 #include "host_resources.h"
-#include "image.h"
-#include "losses.h"
-#include "metrics.h"
 #include "model_file.h"
-#include "paired_folder.h"
-#include "patch_source.h"
-#include "plot.h"
-#include "progress.h"
 #include "sapnet.h"
+#include "torch_device.h"
+#include "train/losses.h"
+#include "train/plot.h"
+#include "train/progress.h"
 
 namespace fs = std::filesystem;
 
@@ -95,6 +97,15 @@ class Concat {
  private:
   std::vector<std::unique_ptr<PatchSource>> sources_;
   size_t total_ = 0;
+};
+
+// A temporary file gone however the scope ends.
+struct RemoveOnExit {
+  fs::path path;
+  ~RemoveOnExit() {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
 };
 
 double lr_at(const TrainOptions &o, int epoch) {
@@ -425,30 +436,17 @@ void Trainer::fill_batch(const std::vector<size_t> &order, size_t first, int epo
 
 std::pair<double, double> Trainer::validate() {
   if (val_.empty()) return {0, 0};
-  torch::NoGradGuard no_grad;
-  net_->eval();
-  double sp = 0, ss = 0;
-  for (auto &[rainy_image, clean] : val_) {
-    RgbImage rainy = rainy_image;
-    auto x = torch::from_blob(rainy.pixels.data(), {rainy.height, rainy.width, 3}, torch::kUInt8)
-                 .permute({2, 0, 1})
-                 .unsqueeze(0)
-                 .to(device_, torch::kFloat)
-                 .div(255.0);
-    auto y = net_->forward(x)
-                 .clamp(0, 1)
-                 .mul(255.0)
-                 .to(torch::kUInt8)
-                 .squeeze(0)
-                 .permute({1, 2, 0})
-                 .contiguous()
-                 .cpu();
-    std::memcpy(rainy.pixels.data(), y.data_ptr(), rainy.pixels.size());
-    sp += psnr(rainy, clean);
-    ss += ssim(rainy, clean);
-  }
-  net_->train();
-  return {sp / val_.size(), ss / val_.size()};
+  // Scored like `sapnet eval`, through the Engine: this moment's weights go to a file it loads.
+  const fs::path file = fs::path(o_.out_dir) / ".validation.sapnet";
+  save(file.string(), false);
+  const RemoveOnExit remove{file};
+  EngineOptions options;
+  options.model_path = file.string();
+  options.device = device_.str();
+  options.threads = torch::get_num_threads();  // as training runs
+  Engine engine(options);
+  const Scores scores = evaluate_pairs(&engine, val_.size(), [&](size_t i) { return val_[i]; });
+  return {scores.psnr, scores.ssim};
 }
 
 void Trainer::save(const std::string &path, bool with_optimizer) {
@@ -530,12 +528,13 @@ int Trainer::benchmark() {
   }
   const double s = progress.elapsed_seconds();
   progress.finish();
-  std::printf(
-      "{\"steps_per_s\": %.4f, \"patches_per_s\": %.3f, \"batch\": %d, \"patch\": %d, \"device\": "
-      "\"%s\", "
-      "\"threads\": %d}\n",
-      o_.benchmark_steps / s, o_.benchmark_steps * o_.batch / s, o_.batch, o_.patch,
-      device_.str().c_str(), torch::get_num_threads());
+  const nlohmann::json result = {{"steps_per_s", o_.benchmark_steps / s},
+                                 {"patches_per_s", o_.benchmark_steps * o_.batch / s},
+                                 {"batch", o_.batch},
+                                 {"patch", o_.patch},
+                                 {"device", device_.str()},
+                                 {"threads", torch::get_num_threads()}};
+  std::printf("%s\n", result.dump().c_str());
   return 0;
 }
 
@@ -543,11 +542,7 @@ int Trainer::run() {
   std::string note;
   torch::set_num_threads(bounded_threads(o_.threads, &note));
   if (!note.empty()) std::fprintf(stderr, "sapnet: --threads: %s\n", note.c_str());
-  if (o_.device != "cpu") {
-    if (!SAPNET_WITH_CUDA || !torch::cuda::is_available())
-      throw Error("device '" + o_.device + "' is not available in this build or on this machine");
-    device_ = torch::Device(o_.device == "cuda" ? "cuda:0" : o_.device);
-  }
+  device_ = torch_device(parse_device(o_.device));
   const fs::path dir(o_.out_dir);
   const fs::path last = dir / "last.sapnet";
   if (o_.resume) {

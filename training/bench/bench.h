@@ -1,0 +1,41 @@
+// sapnet bench: the Engine alone and the sapnetderain element in a pipeline, timed on one frame
+// size and precision. Torch-free and GStreamer-free header.
+#pragma once
+
+#include <string>
+
+#include "engine.h"
+
+namespace sapnet {
+
+struct BenchCase {
+  EngineOptions options;  // options.precision is the precision timed
+  int width = 0, height = 0;
+  int frames = 1, warmup = 0;
+};
+
+struct BenchRow {
+  std::string what, size, precision;
+  std::string note;  // why the row is not timed; empty when it is
+  // Mean time of one frame as the timed code measures it: each Engine::process call, or the
+  // element's own last-latency-ms after each frame.
+  double ms_per_frame = 0;
+  // Frames counted at the end of the pipeline (or Engine calls) over the wall time they took.
+  double fps = 0;
+  int frames_timed = 0;
+  long long frames_processed = -1;  // the element's own count (warm-up included); -1: n/a
+  double average_latency_ms = -1;   // the element's average-latency-ms (warm-up included); -1: n/a
+  double peak_mib = -1;             // -1: not measured
+};
+
+// Throws sapnet::Error when the Engine cannot be built.
+BenchRow bench_engine(const BenchCase &c, std::string *device_name);
+
+// Runs `videotestsrc ! sapnetderain ! fakesink` in this process. A row with a note when this build
+// has no GStreamer or the element is not found; throws sapnet::Error when the pipeline fails.
+BenchRow bench_element(const BenchCase &c);
+
+// Whether bench_element can time the element in this build.
+bool element_bench_built();
+
+}  // namespace sapnet
