@@ -17,11 +17,13 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "engine.h"
 #include "error.h"
 #include "frame_view.h"
+#include "temporal_smoother.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_sapnet_derain_debug);
 #define GST_CAT_DEFAULT gst_sapnet_derain_debug
@@ -35,6 +37,7 @@ enum {
   PROP_TILE_SIZE,
   PROP_TILE_OVERLAP,
   PROP_ENABLED,
+  PROP_TEMPORAL,
   PROP_FRAMES_PROCESSED,
   PROP_AVERAGE_LATENCY_MS,
   PROP_LAST_LATENCY_MS,
@@ -70,6 +73,7 @@ struct Settings {
   sapnet::Precision precision = DEFAULT_PRECISION;
   int stages = DEFAULT_STAGES;
   int tile_size = DEFAULT_TILE_SIZE, tile_overlap = DEFAULT_TILE_OVERLAP;
+  double temporal = 0.0;  // temporal smoothing strength, 0 = off
 
   bool same_model(const Settings &o) const {
     return model_location == o.model_location && device == o.device && precision == o.precision;
@@ -106,12 +110,16 @@ struct DerainState {
   Settings live;
   bool model_changed = false;    // model, device or precision changed: rebuild the Engine
   bool options_changed = false;  // stages or tiling changed: apply to the Engine
+  bool temporal_gap = false;  // frames went by untouched (enabled=false): start the smoothing anew
   guint64 frames = 0;
   double total_ms = 0, last_ms = 0;
 
   // Only the streaming thread (and start/stop, serialised with it) touches these.
   std::unique_ptr<sapnet::Engine> engine;
   int tile = 0, overlap = 0;  // the tiling the Engine runs with (valid)
+  // The temporal mode: what it carries from frame to frame, forgotten at a discontinuity, a
+  // flush (seek) and new caps.
+  std::optional<sapnet::TemporalSmoother> smoother;
   std::string warned_tiling;  // the invalid tiling last warned about
 
   // Makes `pending` live; call with `lock` held.
@@ -259,6 +267,7 @@ static gboolean gst_sapnet_derain_start(GstBaseTransform *trans) {
 static gboolean gst_sapnet_derain_stop(GstBaseTransform *trans) {
   auto *self = GST_SAPNET_DERAIN(trans);
   self->state->engine.reset();
+  self->state->smoother.reset();
   return TRUE;
 }
 
@@ -277,10 +286,36 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, Gs
   if (!exact && !GST_VIDEO_INFO_IS_RGB(in_info))
     GST_WARNING_OBJECT(filter, "YUV matrix %d is neither BT.601 nor BT.709: converting as BT.601",
                        int(in_info->colorimetry.matrix));
+  if (GST_SAPNET_DERAIN(filter)->state->smoother)
+    GST_SAPNET_DERAIN(filter)->state->smoother->reset();
   GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d (%s)", sapnet::pixel_format_name(f),
                    GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info),
                    sapnet::colorimetry_name(colorimetry));
   return TRUE;
+}
+
+// The temporal mode on a derained frame: off at strength 0; a new strength or a discontinuity
+// starts it anew.
+static void smooth(DerainState *s, double strength, bool discont, const sapnet::FrameView &out) {
+  if (strength <= 0) {
+    s->smoother.reset();
+    return;
+  }
+  if (!s->smoother || s->smoother->settings().strength != float(strength)) {
+    sapnet::TemporalSmoothing t;
+    t.strength = float(strength);
+    s->smoother.emplace(t);
+  } else if (discont) {
+    s->smoother->reset();
+  }
+  s->smoother->apply(out);
+}
+
+static gboolean gst_sapnet_derain_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  // A seek flushes: what the temporal mode carries belongs to the old position.
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && GST_SAPNET_DERAIN(trans)->state->smoother)
+    GST_SAPNET_DERAIN(trans)->state->smoother->reset();
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->sink_event(trans, event);
 }
 
 static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
@@ -288,14 +323,15 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
   auto *self = GST_SAPNET_DERAIN(filter);
   DerainState *s = self->state;
   try {
-    bool rebuild, reconfigure;
+    bool rebuild, reconfigure, gap;
     Settings settings;
     {
       // One snapshot: settings changed together are used together.
       std::lock_guard<std::mutex> g(s->lock);
       rebuild = s->model_changed || !s->engine;
       reconfigure = s->options_changed;
-      s->model_changed = s->options_changed = false;
+      gap = s->temporal_gap;
+      s->model_changed = s->options_changed = s->temporal_gap = false;
       settings = s->live;
     }
     if (rebuild) {
@@ -304,7 +340,10 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
       return GST_FLOW_ERROR;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    s->engine->process(sapnet::gst::view_of(in), sapnet::gst::view_of(out));
+    const sapnet::FrameView out_view = sapnet::gst::view_of(out);
+    s->engine->process(sapnet::gst::view_of(in), out_view);
+    smooth(s, settings.temporal, gap || GST_BUFFER_FLAG_IS_SET(in->buffer, GST_BUFFER_FLAG_DISCONT),
+           out_view);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     std::lock_guard<std::mutex> g(s->lock);
@@ -327,6 +366,8 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
   if (prop_id == PROP_ENABLED) {
     // Passthrough forwards buffers untouched, without a copy.
     gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !g_value_get_boolean(value));
+    std::lock_guard<std::mutex> g(s->lock);
+    s->temporal_gap = true;
     return;
   }
   // Written to `pending`; dispatch_properties_changed makes the whole set live at once.
@@ -354,6 +395,9 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
       break;
     case PROP_TILE_OVERLAP:
       p.tile_overlap = g_value_get_int(value);
+      break;
+    case PROP_TEMPORAL:
+      p.temporal = g_value_get_double(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -400,6 +444,9 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
       break;
     case PROP_TILE_OVERLAP:
       g_value_set_int(value, p.tile_overlap);
+      break;
+    case PROP_TEMPORAL:
+      g_value_set_double(value, p.temporal);
       break;
     case PROP_FRAMES_PROCESSED:
       g_value_set_uint64(value, s->frames);
@@ -483,6 +530,14 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
                            "Derain; false passes buffers through untouched, without a copy",
                            DEFAULT_ENABLED, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
+      gobject_class, PROP_TEMPORAL,
+      g_param_spec_double(
+          "temporal", "Temporal smoothing",
+          "Steadies the video: the share of the previous output a still pixel keeps (0 = off). "
+          "Moving pixels, frames where a quarter of the picture moves, discontinuities, seeks and "
+          "new caps take the new frame as it is",
+          0.0, 0.95, 0.0, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(
       gobject_class, PROP_FRAMES_PROCESSED,
       g_param_spec_uint64("frames-processed", "Frames processed",
                           "Frames derained since the element started", 0, G_MAXUINT64, 0, ro));
@@ -504,6 +559,7 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_derain_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_derain_stop);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_derain_set_info);
+  GST_BASE_TRANSFORM_CLASS(klass)->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_sink_event);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_frame);
   gst_type_mark_as_plugin_api(sapnet_precision_get_type(), static_cast<GstPluginAPIFlags>(0));
 }

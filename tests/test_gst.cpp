@@ -25,6 +25,7 @@
 #include "rain.h"
 #include "sapnet.h"
 #include "shared_data.h"
+#include "temporal_smoother.h"
 
 namespace sapnet {
 namespace {
@@ -181,6 +182,52 @@ TEST_F(GstTest, DisabledPassesTheSameBufferThrough) {
   gst_buffer_unref(out);
   gst_buffer_unref(keep);
   gst_harness_teardown(h);
+}
+
+// temporal=S: each output is the plain output blended as TemporalSmoother does; a discontinuity
+// (and so a seek) takes the plain output as it is.
+TEST_F(GstTest, TemporalModeSteadiesOutputsAndForgetsAtADiscontinuity) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 32, 24);
+  GstBuffer *a = random_buffer(info, 11);
+  GstBuffer *b = gst_buffer_copy_deep(a);
+  {
+    GstMapInfo map;
+    gst_buffer_map(b, &map, GST_MAP_WRITE);
+    for (gsize i = 0; i < map.size; ++i) map.data[i] = uint8_t(std::min(255, map.data[i] + 3));
+    gst_buffer_unmap(b, &map);
+  }
+  auto run = [&](const std::string &props, bool discont_b) {
+    GstHarness *h = harness(props);
+    gst_harness_set_src_caps(h, caps("RGB", 32, 24));
+    std::vector<std::vector<uint8_t>> outs;
+    for (GstBuffer *in : {a, b}) {
+      GstBuffer *copy = gst_buffer_copy_deep(in);
+      if (in == b && discont_b) GST_BUFFER_FLAG_SET(copy, GST_BUFFER_FLAG_DISCONT);
+      GstBuffer *o = gst_harness_push_and_pull(h, copy);
+      GstMapInfo map;
+      gst_buffer_map(o, &map, GST_MAP_READ);
+      outs.emplace_back(map.data, map.data + map.size);
+      gst_buffer_unmap(o, &map);
+      gst_buffer_unref(o);
+    }
+    gst_harness_teardown(h);
+    return outs;
+  };
+  const auto plain = run("", false), smoothed = run("temporal=0.6", false);
+  auto expected = plain;
+  TemporalSmoothing t;
+  t.strength = 0.6f;
+  TemporalSmoother smoother(t);
+  for (auto &frame : expected)
+    smoother.apply(FrameView::packed(PixelFormat::kRGB, frame.data(), 32, 24,
+                                     GST_VIDEO_INFO_PLANE_STRIDE(&info, 0)));
+  EXPECT_EQ(smoothed[0], plain[0]);  // nothing before the first frame
+  EXPECT_EQ(smoothed[1], expected[1]);
+  EXPECT_NE(smoothed[1], plain[1]);  // the mode did something
+  EXPECT_EQ(run("temporal=0.6", true)[1], plain[1]);
+  gst_buffer_unref(a);
+  gst_buffer_unref(b);
 }
 
 TEST_F(GstTest, PropertiesChangeWhilePlayingAndStatisticsCount) {
