@@ -14,6 +14,9 @@ void TemporalSmoothing::validate() const {
   if (!(camera_motion > 0 && camera_motion <= 1))
     throw Error("temporal smoothing camera-motion share must be in (0, 1], got " +
                 std::to_string(camera_motion));
+  if (max_shift < 0 || max_shift > 512)
+    throw Error("temporal smoothing max shift must be in [0, 512], got " +
+                std::to_string(max_shift));
   if (!(still >= 0 && moving > still && moving <= 255))
     throw Error("temporal smoothing thresholds must satisfy 0 <= still < moving <= 255, got " +
                 std::to_string(still) + " and " + std::to_string(moving));
@@ -68,6 +71,41 @@ float TemporalSmoother::moving_share(const uint8_t *data, int stride, int w, int
   return float(moving) / (size_t(w) * h);
 }
 
+LumaImage TemporalSmoother::luma_of(const FrameView &frame) {
+  LumaImage l;
+  l.width = frame.width, l.height = frame.height;
+  l.pixels.resize(size_t(l.width) * l.height);
+  const bool yuv = frame.format == PixelFormat::kNV12 || frame.format == PixelFormat::kI420;
+  const int step = yuv ? 1 : bytes_per_pixel(frame.format);
+  for (int y = 0; y < l.height; ++y) {
+    const uint8_t *row = frame.planes[0] + size_t(y) * frame.strides[0];
+    float *out = &l.pixels[size_t(y) * l.width];
+    for (int x = 0; x < l.width; ++x) {
+      const uint8_t *px = row + size_t(x) * step;
+      out[x] = yuv ? px[0] : 0.25f * (px[0] + 2.0f * px[1] + px[2]);
+    }
+  }
+  return l;
+}
+
+void TemporalSmoother::shift_plane(float *state, int w, int h, int channels, int dx, int dy,
+                                   const uint8_t *data, int stride, int step) {
+  std::vector<float> moved(size_t(w) * h * channels);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const int sx = x + dx, sy = y + dy;
+      float *to = &moved[(size_t(y) * w + x) * channels];
+      if (sx >= 0 && sy >= 0 && sx < w && sy < h) {
+        const float *from = &state[(size_t(sy) * w + sx) * channels];
+        std::copy(from, from + channels, to);
+      } else {
+        const uint8_t *px = data + size_t(y) * stride + size_t(x) * step;
+        for (int c = 0; c < channels; ++c) to[c] = px[c];
+      }
+    }
+  std::copy(moved.begin(), moved.end(), state);
+}
+
 void TemporalSmoother::apply(const FrameView &frame) {
   check_frame(frame, "temporal smoothing");
   const int w = frame.width, h = frame.height;
@@ -79,8 +117,31 @@ void TemporalSmoother::apply(const FrameView &frame) {
     format_ = frame.format, width_ = w, height_ = h;
     state_.assign(samples, 0.0f);
   } else {
-    // The luma (or colour) plane decides whether the camera moved.
     const int step = yuv ? 1 : bytes_per_pixel(frame.format), channels = yuv ? 1 : 3;
+    if (settings_.max_shift > 0) {
+      // Follow the camera: move the history by the frame's translation first.
+      const Translation t = estimate_translation(luma_, luma_of(frame), settings_.max_shift);
+      if (t.dx || t.dy) {
+        float *c_state = state_.data() + size_t(w) * h;
+        const int cdx = int(std::lround(t.dx / 2.0)), cdy = int(std::lround(t.dy / 2.0));
+        switch (frame.format) {
+          case PixelFormat::kNV12:
+            shift_plane(state_.data(), w, h, 1, t.dx, t.dy, frame.planes[0], frame.strides[0], 1);
+            shift_plane(c_state, cw, ch, 2, cdx, cdy, frame.planes[1], frame.strides[1], 2);
+            break;
+          case PixelFormat::kI420:
+            shift_plane(state_.data(), w, h, 1, t.dx, t.dy, frame.planes[0], frame.strides[0], 1);
+            shift_plane(c_state, cw, ch, 1, cdx, cdy, frame.planes[1], frame.strides[1], 1);
+            shift_plane(c_state + size_t(cw) * ch, cw, ch, 1, cdx, cdy, frame.planes[2],
+                        frame.strides[2], 1);
+            break;
+          default:
+            shift_plane(state_.data(), w, h, 3, t.dx, t.dy, frame.planes[0], frame.strides[0],
+                        step);
+        }
+      }
+    }
+    // What still moves after that (a zoom, a cut, much motion in the scene) is taken as it is.
     fresh = moving_share(frame.planes[0], frame.strides[0], w, h, step, channels, state_.data()) >
             settings_.camera_motion;
   }
@@ -116,6 +177,7 @@ void TemporalSmoother::apply(const FrameView &frame) {
       // Packed: the colour bytes come first in every layout; alpha and padding are left alone.
       process(frame.planes[0], frame.strides[0], w, h, bytes_per_pixel(frame.format), 3, y_state);
   }
+  if (settings_.max_shift > 0) luma_ = luma_of(frame);
 }
 
 }  // namespace sapnet

@@ -1,14 +1,16 @@
 // Steadies a derained video: each output pixel moves toward the new frame by a weight that is
 // small where the frame barely differs from the previous output (flicker and leftover rain on a
 // still background, which then average out over a few frames) and 1 where it differs clearly
-// (motion: never a ghost of the previous frame); a frame where much of the picture moves (a
-// moving camera, a cut) is taken as it is. Works on the bytes of any
+// (motion: never a ghost of the previous frame). The history follows a panning or shaking camera
+// (one translation per frame), and a frame where much of the picture still moves after that (a
+// zoom, a cut) is taken as it is. Works on the bytes of any
 // FrameView layout; alpha and padding bytes are left alone. Torch-free.
 #pragma once
 
 #include <vector>
 
 #include "frame.h"
+#include "global_motion.h"
 
 namespace sapnet {
 
@@ -23,6 +25,9 @@ struct TemporalSmoothing {
   // it is and the blend starts anew from it: without motion compensation, blending then would
   // smear textured areas.
   float camera_motion = 0.25f;
+  // The history is first moved with the camera: the whole-frame translation (up to this many
+  // pixels each way; 0 = none) that best maps the previous output onto the new frame.
+  int max_shift = 64;
 
   // Throws sapnet::Error for values out of range.
   void validate() const;
@@ -42,6 +47,11 @@ class TemporalSmoother {
  private:
   // Blends one group of `channels` interleaved samples per pixel over a plane of w x h.
   void blend_plane(uint8_t *data, int stride, int w, int h, int step, int channels, float *state);
+  // Moves the history of one plane by (dx, dy); pixels with no history take the frame's.
+  void shift_plane(float *state, int w, int h, int channels, int dx, int dy, const uint8_t *data,
+                   int stride, int step);
+  // Grey levels of a frame (luma plane, or (c0 + 2 c1 + c2) / 4 of packed colour).
+  static LumaImage luma_of(const FrameView &frame);
   // Share of the pixels of a plane whose change reaches the `moving` threshold.
   float moving_share(const uint8_t *data, int stride, int w, int h, int step, int channels,
                      const float *state) const;
@@ -49,6 +59,7 @@ class TemporalSmoother {
   PixelFormat format_ = PixelFormat::kRGB;
   int width_ = 0, height_ = 0;
   std::vector<float> state_;  // the previous output, per blended sample, unrounded
+  LumaImage luma_;            // the previous output's grey levels, for the camera's motion
 };
 
 }  // namespace sapnet

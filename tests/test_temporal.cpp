@@ -2,9 +2,11 @@
 // alpha is untouched, and a reset or a new size starts anew.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "error.h"
+#include "global_motion.h"
 #include "temporal_smoother.h"
 
 namespace sapnet {
@@ -75,6 +77,67 @@ TEST(TemporalSmoother, AFrameWhereMostOfThePictureMovesIsTakenAsItIs) {
   EXPECT_EQ(c.bytes[3 * 6], 106);
 }
 
+// Value noise (random levels on an 8-pixel grid, bilinear between) seen through a w x h window at
+// (x0, y0), `amplitude` levels around 120: the view of a panning camera over a natural-looking,
+// non-repeating scene.
+Frame window(int x0, int y0, int w, int h, float amplitude) {
+  auto lattice = [](int i, int j) {
+    uint32_t k = uint32_t(i) * 73856093u ^ uint32_t(j) * 19349663u;
+    k ^= k >> 13, k *= 0x5bd1e995u, k ^= k >> 15;
+    return (k & 0xffff) / 65535.0 * 2 - 1;
+  };
+  auto noise = [&](double u, double v) {
+    const int i = int(std::floor(u / 8)), j = int(std::floor(v / 8));
+    const double fu = u / 8 - i, fv = v / 8 - j;
+    return (1 - fv) * ((1 - fu) * lattice(i, j) + fu * lattice(i + 1, j)) +
+           fv * ((1 - fu) * lattice(i, j + 1) + fu * lattice(i + 1, j + 1));
+  };
+  Frame f(PixelFormat::kRGB, w, h, 0);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double t = noise(x + x0, y + y0);
+      for (int c = 0; c < 3; ++c)
+        f.bytes[(size_t(y) * w + x) * 3 + c] = uint8_t(std::lround(120 + amplitude * t + 5 * c));
+    }
+  return f;
+}
+
+LumaImage luma(const Frame &f) {
+  LumaImage l;
+  l.width = f.width, l.height = f.height;
+  for (size_t i = 0; i < f.bytes.size(); i += 3) l.pixels.push_back(f.bytes[i + 1]);
+  return l;
+}
+
+TEST(GlobalMotion, FindsTheCamerasTranslation) {
+  const Frame base = window(100, 100, 160, 120, 60);
+  for (auto [dx, dy] : {std::pair{5, 8}, {-7, 3}, {0, 0}, {21, -17}, {-40, 30}}) {
+    const Translation t =
+        estimate_translation(luma(base), luma(window(100 + dx, 100 + dy, 160, 120, 60)));
+    EXPECT_EQ(t.dx, dx);
+    EXPECT_EQ(t.dy, dy);
+  }
+  EXPECT_THROW(estimate_translation(luma(base), luma(window(0, 0, 80, 60, 60))), Error);
+}
+
+TEST(TemporalSmoother, FollowsAPanningCameraInsteadOfSmearing) {
+  // A low-contrast scene, so that the pan alone does not look like a cut to the motion gate.
+  Frame a = window(50, 50, 96, 72, 12), b = window(54, 52, 96, 72, 12);
+  const std::vector<uint8_t> expected = b.bytes;
+  TemporalSmoother follow;
+  follow.apply(a.view());
+  follow.apply(b.view());
+  EXPECT_EQ(b.bytes, expected);  // the history moved with the camera: nothing to blend
+
+  Frame a2 = window(50, 50, 96, 72, 12), b2 = window(54, 52, 96, 72, 12);
+  TemporalSmoothing still_camera;
+  still_camera.max_shift = 0;
+  TemporalSmoother blind(still_camera);
+  blind.apply(a2.view());
+  blind.apply(b2.view());
+  EXPECT_NE(b2.bytes, expected);  // without it the previous view is smeared in
+}
+
 TEST(TemporalSmoother, AlphaAndPaddingAreLeftAlone) {
   TemporalSmoother smoother;
   Frame a(PixelFormat::kBGRA, 3, 3, 50), b(PixelFormat::kBGRA, 3, 3, 52);
@@ -119,6 +182,7 @@ TEST(TemporalSmoother, SettingsOutOfRangeAreRefused_n) {
   EXPECT_THROW(TemporalSmoother({0.5f, 24.0f, 6.0f}), Error);
   EXPECT_THROW(TemporalSmoother({0.5f, 6.0f, 300.0f}), Error);
   EXPECT_THROW(TemporalSmoother({0.5f, 6.0f, 24.0f, 0.0f}), Error);
+  EXPECT_THROW(TemporalSmoother({0.5f, 6.0f, 24.0f, 0.25f, -1}), Error);
 }
 
 }  // namespace
