@@ -1,9 +1,11 @@
 #include "data/image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
+#include "data/png_file.h"
 #include "error.h"
 
 #if SAPNET_HAVE_OPENCV
@@ -148,24 +150,41 @@ void write_image(const std::string &path, const RgbImage &image) {
 
 #else
 
+// Without OpenCV: PNG only, through libpng when the build has it (the GPU machine's builds).
 bool image_io_available() {
   return false;
 }
 
+static bool is_png(const std::string &path) {
+  const auto dot = path.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
+  for (auto &c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext == "png";
+}
+
 RgbImage read_image(const std::string &path) {
-  throw Error(path + ": this build has no image decoder (configure with OpenCV)");
+  if (is_png(path) && png_io_available()) return read_png(path);
+  throw Error(path + ": this build has no decoder for this image (configure with OpenCV)");
 }
 
 PlanarImage read_planar_image(const std::string &path) {
-  throw Error(path + ": this build has no image decoder (configure with OpenCV)");
+  const RgbImage rgb = read_image(path);
+  PlanarImage img;
+  img.width = rgb.width, img.height = rgb.height;
+  img.rgb.resize(size_t(3) * rgb.width * rgb.height);
+  frame_to_planar_rgb(rgb.view(), img.rgb.data());
+  return img;
 }
 
-void write_planar_image(const std::string &path, const PlanarImage &) {
-  throw Error(path + ": this build has no image encoder (configure with OpenCV)");
+void write_planar_image(const std::string &path, const PlanarImage &image) {
+  RgbImage rgb(image.width, image.height);
+  planar_rgb_to_frame(image.rgb.data(), rgb.view(), Rounding::kNearest);
+  write_image(path, rgb);
 }
 
-void write_image(const std::string &path, const RgbImage &) {
-  throw Error(path + ": this build has no image encoder (configure with OpenCV)");
+void write_image(const std::string &path, const RgbImage &image) {
+  if (is_png(path) && png_io_available()) return write_png(path, image);
+  throw Error(path + ": this build has no encoder for this image (configure with OpenCV)");
 }
 
 #endif

@@ -1,0 +1,74 @@
+// The libpng reader and writer (images in builds without OpenCV) agree with OpenCV's codecs and
+// name the file they cannot read.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/image.h"
+#include "data/png_file.h"
+#include "error.h"
+#include "shared_data.h"
+
+namespace fs = std::filesystem;
+
+namespace sapnet {
+namespace {
+
+class PngFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!png_io_available()) GTEST_SKIP() << "this build has no libpng";
+    if (!image_io_available()) GTEST_SKIP() << "no OpenCV to compare with";
+  }
+  testing::TempDir dir_;
+  std::string path(const std::string &name) const { return dir_.path() + "/" + name; }
+};
+
+RgbImage pattern(int w, int h) {
+  RgbImage img(w, h);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * 37 + i / 7) % 256);
+  return img;
+}
+
+TEST_F(PngFile, ReadsWhatOpenCvWritesAndTheOtherWayRound) {
+  const RgbImage img = pattern(37, 21);  // odd sizes: rows not a multiple of 4 bytes
+  write_image(path("cv.png"), img);
+  EXPECT_EQ(read_png(path("cv.png")).pixels, img.pixels);
+  write_png(path("png.png"), img);
+  const RgbImage back = read_image(path("png.png"));
+  EXPECT_EQ(back.width, 37);
+  EXPECT_EQ(back.height, 21);
+  EXPECT_EQ(back.pixels, img.pixels);
+}
+
+TEST_F(PngFile, ReadsTheDatasetsPngsAsOpenCvDoes) {
+  const std::string dir = testing::shared_path("data/Rain100L/input");
+  if (dir.empty()) GTEST_SKIP() << "../shared/data/Rain100L is absent";
+  int checked = 0;
+  for (auto &e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".png" || checked == 3) continue;
+    EXPECT_EQ(read_png(e.path().string()).pixels, read_image(e.path().string()).pixels) << e.path();
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
+TEST_F(PngFile, DamagedAndMissingFilesAreNamed_n) {
+  write_png(path("a.png"), pattern(16, 16));
+  std::ifstream in(path("a.png"), std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  std::ofstream(path("cut.png"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::ofstream(path("text.png")) << "not a png";
+  for (const char *name : {"cut.png", "text.png", "missing.png"}) {
+    try {
+      read_png(path(name));
+      ADD_FAILURE() << name << " was read";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sapnet
