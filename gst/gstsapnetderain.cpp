@@ -534,8 +534,9 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
       g_param_spec_double(
           "temporal", "Temporal smoothing",
           "Steadies the video: the share of the previous output a still pixel keeps (0 = off). "
-          "Moving pixels, frames where a quarter of the picture moves, discontinuities, seeks and "
-          "new caps take the new frame as it is",
+          "The previous output first follows a panning or shaking camera; moving pixels, frames "
+          "where a quarter of the picture still moves, discontinuities, seeks and new caps take "
+          "the new frame as it is",
           0.0, 0.95, 0.0, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
       gobject_class, PROP_FRAMES_PROCESSED,
