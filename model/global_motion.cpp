@@ -9,8 +9,8 @@
 namespace sapnet {
 namespace {
 
-LumaImage half_size(const LumaImage &img) {
-  LumaImage out;
+// `out` = `img` halved by 2x2 averaging; `out` keeps its buffer when the size is unchanged.
+void half_size(const LumaImage &img, LumaImage &out) {
   out.width = img.width / 2, out.height = img.height / 2;
   out.pixels.resize(size_t(out.width) * out.height);
   for (int y = 0; y < out.height; ++y)
@@ -19,7 +19,6 @@ LumaImage half_size(const LumaImage &img) {
       const float *r1 = r0 + img.width;
       out.pixels[size_t(y) * out.width + x] = 0.25f * (r0[0] + r0[1] + r1[0] + r1[1]);
     }
-  return out;
 }
 
 // Mean |previous(x + dx, y + dy) - current(x, y)| over the overlap; +inf when the overlap is
@@ -55,23 +54,32 @@ Translation search(const LumaImage &previous, const LumaImage &current, int cx, 
 
 }  // namespace
 
-Translation estimate_translation(const LumaImage &previous, const LumaImage &current,
-                                 int max_shift) {
+Translation TranslationEstimator::estimate(const LumaImage &previous, const LumaImage &current,
+                                           int max_shift) {
   if (previous.width != current.width || previous.height != current.height)
     throw Error("estimate_translation: frames of different sizes");
   // Too small to tell a pan from a change in the picture.
   if (std::min(current.width, current.height) < 32) return {};
-  // Levels down to about 48 pixels on the short side; the top one is searched exhaustively.
-  std::vector<LumaImage> prev{previous}, cur{current};
-  while (std::min(prev.back().width, prev.back().height) >= 96 && prev.size() < 6) {
-    prev.push_back(half_size(prev.back()));
-    cur.push_back(half_size(cur.back()));
+  // Levels down to about 48 pixels on the short side (level 0: the inputs themselves); the top
+  // one is searched exhaustively, each finer one around the coarser answer.
+  size_t levels = 0;
+  for (int side = std::min(current.width, current.height); side >= 96 && levels < 5; side /= 2)
+    ++levels;
+  previous_levels_.resize(levels);
+  current_levels_.resize(levels);
+  auto level = [&](const std::vector<LumaImage> &halvings, const LumaImage &full,
+                   size_t k) -> const LumaImage & { return k == 0 ? full : halvings[k - 1]; };
+  for (size_t k = 0; k < levels; ++k) {
+    half_size(level(previous_levels_, previous, k), previous_levels_[k]);
+    half_size(level(current_levels_, current, k), current_levels_[k]);
   }
-  const int top = int(prev.size()) - 1;
+  const int top = int(levels);
   const int radius = std::max(1, (max_shift + (1 << top) - 1) >> top);
-  Translation t = search(prev[top], cur[top], 0, 0, radius);
-  for (int level = top - 1; level >= 0; --level)
-    t = search(prev[level], cur[level], 2 * t.dx, 2 * t.dy, 1);
+  Translation t = search(level(previous_levels_, previous, top),
+                         level(current_levels_, current, top), 0, 0, radius);
+  for (int k = top - 1; k >= 0; --k)
+    t = search(level(previous_levels_, previous, k), level(current_levels_, current, k), 2 * t.dx,
+               2 * t.dy, 1);
   t.dx = std::clamp(t.dx, -max_shift, max_shift);
   t.dy = std::clamp(t.dy, -max_shift, max_shift);
   // A still camera stays still unless the move clearly explains the frame better: a small overlap
@@ -80,6 +88,11 @@ Translation estimate_translation(const LumaImage &previous, const LumaImage &cur
       !(cost(previous, current, t.dx, t.dy) < 0.8 * cost(previous, current, 0, 0)))
     return {};
   return t;
+}
+
+Translation estimate_translation(const LumaImage &previous, const LumaImage &current,
+                                 int max_shift) {
+  return TranslationEstimator().estimate(previous, current, max_shift);
 }
 
 }  // namespace sapnet

@@ -18,7 +18,18 @@ struct Translation {
 };
 
 // The translation (within +-max_shift pixels each way) that best maps `previous` onto `current`:
-// the least mean absolute difference over the frames' overlap. Both images must have one size.
+// the least mean absolute difference over the frames' overlap. Keeps its pyramid levels from call
+// to call, so that estimating frame after frame allocates nothing once the size is known.
+class TranslationEstimator {
+ public:
+  // Both images must have one size; throws sapnet::Error otherwise.
+  Translation estimate(const LumaImage &previous, const LumaImage &current, int max_shift = 64);
+
+ private:
+  std::vector<LumaImage> previous_levels_, current_levels_;  // halvings of the inputs
+};
+
+// One estimate with a fresh estimator.
 Translation estimate_translation(const LumaImage &previous, const LumaImage &current,
                                  int max_shift = 64);
 

@@ -71,8 +71,7 @@ float TemporalSmoother::moving_share(const uint8_t *data, int stride, int w, int
   return float(moving) / (size_t(w) * h);
 }
 
-LumaImage TemporalSmoother::luma_of(const FrameView &frame) {
-  LumaImage l;
+void TemporalSmoother::luma_of(const FrameView &frame, LumaImage &l) {
   l.width = frame.width, l.height = frame.height;
   l.pixels.resize(size_t(l.width) * l.height);
   const bool yuv = frame.format == PixelFormat::kNV12 || frame.format == PixelFormat::kI420;
@@ -85,12 +84,12 @@ LumaImage TemporalSmoother::luma_of(const FrameView &frame) {
       out[x] = yuv ? px[0] : 0.25f * (px[0] + 2.0f * px[1] + px[2]);
     }
   }
-  return l;
 }
 
 void TemporalSmoother::shift_plane(float *state, int w, int h, int channels, int dx, int dy,
                                    const uint8_t *data, int stride, int step) {
-  std::vector<float> moved(size_t(w) * h * channels);
+  std::vector<float> &moved = shifted_;
+  moved.resize(size_t(w) * h * channels);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       const int sx = x + dx, sy = y + dy;
@@ -120,7 +119,8 @@ void TemporalSmoother::apply(const FrameView &frame) {
     const int step = yuv ? 1 : bytes_per_pixel(frame.format), channels = yuv ? 1 : 3;
     if (settings_.max_shift > 0) {
       // Follow the camera: move the history by the frame's translation first.
-      const Translation t = estimate_translation(luma_, luma_of(frame), settings_.max_shift);
+      luma_of(frame, current_luma_);
+      const Translation t = motion_.estimate(luma_, current_luma_, settings_.max_shift);
       if (t.dx || t.dy) {
         float *c_state = state_.data() + size_t(w) * h;
         const int cdx = int(std::lround(t.dx / 2.0)), cdy = int(std::lround(t.dy / 2.0));
@@ -177,7 +177,7 @@ void TemporalSmoother::apply(const FrameView &frame) {
       // Packed: the colour bytes come first in every layout; alpha and padding are left alone.
       process(frame.planes[0], frame.strides[0], w, h, bytes_per_pixel(frame.format), 3, y_state);
   }
-  if (settings_.max_shift > 0) luma_ = luma_of(frame);
+  if (settings_.max_shift > 0) luma_of(frame, luma_);
 }
 
 }  // namespace sapnet

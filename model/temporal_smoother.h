@@ -50,8 +50,9 @@ class TemporalSmoother {
   // Moves the history of one plane by (dx, dy); pixels with no history take the frame's.
   void shift_plane(float *state, int w, int h, int channels, int dx, int dy, const uint8_t *data,
                    int stride, int step);
-  // Grey levels of a frame (luma plane, or (c0 + 2 c1 + c2) / 4 of packed colour).
-  static LumaImage luma_of(const FrameView &frame);
+  // Grey levels of a frame (luma plane, or (c0 + 2 c1 + c2) / 4 of packed colour) into `out`,
+  // reusing its buffer.
+  static void luma_of(const FrameView &frame, LumaImage &out);
   // Share of the pixels of a plane whose change reaches the `moving` threshold.
   float moving_share(const uint8_t *data, int stride, int w, int h, int step, int channels,
                      const float *state) const;
@@ -59,7 +60,11 @@ class TemporalSmoother {
   PixelFormat format_ = PixelFormat::kRGB;
   int width_ = 0, height_ = 0;
   std::vector<float> state_;  // the previous output, per blended sample, unrounded
-  LumaImage luma_;            // the previous output's grey levels, for the camera's motion
+  // The camera's motion: the previous output's and this frame's grey levels, and scratch space,
+  // all kept from frame to frame (no allocation per frame once the size is known).
+  LumaImage luma_, current_luma_;
+  TranslationEstimator motion_;
+  std::vector<float> shifted_;
 };
 
 }  // namespace sapnet

@@ -127,6 +127,17 @@ void write_planar_image(const std::string &path, const PlanarImage &image) {
   if (!ok) throw Error(path + ": cannot write image");
 }
 
+RgbImage shrink_image(RgbImage img, int max_side) {
+  const int side = std::max(img.width, img.height);
+  if (max_side <= 0 || side <= max_side) return img;
+  const double f = double(max_side) / side;
+  RgbImage small(std::max(1, int(img.width * f + 0.5)), std::max(1, int(img.height * f + 0.5)));
+  cv::Mat src(img.height, img.width, CV_8UC3, img.pixels.data());
+  cv::Mat dst(small.height, small.width, CV_8UC3, small.pixels.data());
+  cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
+  return small;
+}
+
 RgbImage read_image(const std::string &path) {
   cv::Mat bgr = decode(path, cv::IMREAD_COLOR);
   RgbImage img(bgr.cols, bgr.rows);
@@ -153,6 +164,10 @@ void write_image(const std::string &path, const RgbImage &image) {
 // Without OpenCV: PNG only, through libpng when the build has it (the GPU machine's builds).
 bool image_io_available() {
   return false;
+}
+
+RgbImage shrink_image(RgbImage img, int) {
+  return img;
 }
 
 static bool is_png(const std::string &path) {

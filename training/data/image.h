@@ -39,6 +39,9 @@ PlanarImage read_planar_image(const std::string &path);
 void write_planar_image(const std::string &path, const PlanarImage &image);
 // Writes PNG (or any format OpenCV knows by the extension); throws sapnet::Error naming the file.
 void write_image(const std::string &path, const RgbImage &image);
+// Area-averaged downscale so that the longer side is at most `max_side` (0, or an image already
+// that small: unchanged). Builds without OpenCV return the image unchanged.
+RgbImage shrink_image(RgbImage image, int max_side);
 // True when this build can decode image files.
 bool image_io_available();
 // True for the extensions read_image is expected to decode (png, jpg, jpeg, bmp, tif, tiff, webp,

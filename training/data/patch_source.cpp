@@ -13,13 +13,9 @@
 #include <random>
 
 #include "atomic_file.h"
+#include "data/video_reader.h"
 #include "error.h"
 #include "rain.h"
-
-#if SAPNET_HAVE_OPENCV
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
-#endif
 
 namespace sapnet {
 namespace {
@@ -233,38 +229,6 @@ uint8_t to_u8(float v) {
   return static_cast<uint8_t>(std::clamp(v * 255.0f + 0.5f, 0.0f, 255.0f));
 }
 
-#if SAPNET_HAVE_OPENCV
-void load_video_frames(const std::string &path, int step, std::vector<RgbImage> &out) {
-  cv::VideoCapture cap(path);
-  if (!cap.isOpened()) throw Error(path + ": cannot open video");
-  cv::Mat frame;
-  for (int i = 0; cap.read(frame); ++i) {
-    if (i % step) continue;
-    RgbImage img(frame.cols, frame.rows);
-    cv::Mat rgb(frame.rows, frame.cols, CV_8UC3, img.pixels.data());
-    cv::cvtColor(frame, rgb, cv::COLOR_BGR2RGB);
-    out.push_back(std::move(img));
-  }
-}
-#endif
-
-// Area-averaged downscale, so that large photos match the scale of typical test images.
-RgbImage shrink(RgbImage img, int max_side) {
-#if SAPNET_HAVE_OPENCV
-  const int side = std::max(img.width, img.height);
-  if (max_side <= 0 || side <= max_side) return img;
-  const double f = double(max_side) / side;
-  RgbImage small(std::max(1, int(img.width * f + 0.5)), std::max(1, int(img.height * f + 0.5)));
-  cv::Mat src(img.height, img.width, CV_8UC3, img.pixels.data());
-  cv::Mat dst(small.height, small.width, CV_8UC3, small.pixels.data());
-  cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
-  return small;
-#else
-  (void)max_side;
-  return img;
-#endif
-}
-
 bool is_video(const std::string &path) {
   const auto ext = std::filesystem::path(path).extension().string();
   return ext == ".avi" || ext == ".mp4" || ext == ".mkv" || ext == ".mov" || ext == ".webm";
@@ -293,18 +257,17 @@ std::vector<RgbImage> load_clean_images(const std::vector<std::string> &paths, i
   for (const auto &path : paths) {
     try {
       if (is_video(path)) {
-#if SAPNET_HAVE_OPENCV
-        std::vector<RgbImage> frames;
-        load_video_frames(path, std::max(1, video_step), frames);
-        for (auto &f : frames) out.push_back(shrink(std::move(f), max_side));
-#else
-        throw Error(path + ": this build cannot decode video (configure with OpenCV)");
-#endif
+        // Every video_step-th frame; only the frames kept are shrunk.
+        VideoReader video(path);
+        RgbImage frame;
+        for (int i = 0; video.next(frame); ++i)
+          if (i % std::max(1, video_step) == 0)
+            out.push_back(shrink_image(std::move(frame), max_side));
         continue;
       }
       for (const auto &file : list_images(path)) {
         try {
-          out.push_back(shrink(read_image(file), max_side));
+          out.push_back(shrink_image(read_image(file), max_side));
         } catch (const Error &e) {
           if (!skip_bad) throw;
           warn(std::string("skipped: ") + e.what());

@@ -20,19 +20,6 @@ struct VideoReader::Impl {
   std::vector<std::string> images;  // a folder's frames; empty for a video file
   size_t next_image = 0;
   cv::VideoCapture capture;
-
-  // Area-averaged downscale (what training does to large photos), in place.
-  void shrink(RgbImage &frame) const {
-    const int side = std::max(frame.width, frame.height);
-    if (max_side <= 0 || side <= max_side) return;
-    const double f = double(max_side) / side;
-    RgbImage small(std::max(1, int(frame.width * f + 0.5)),
-                   std::max(1, int(frame.height * f + 0.5)));
-    cv::Mat src(frame.height, frame.width, CV_8UC3, frame.pixels.data());
-    cv::Mat dst(small.height, small.width, CV_8UC3, small.pixels.data());
-    cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
-    frame = std::move(small);
-  }
 };
 
 VideoReader::VideoReader(const std::string &path, int max_side)
@@ -61,7 +48,7 @@ bool VideoReader::next(RgbImage &frame) {
     cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, frame.pixels.data());
     cv::cvtColor(bgr, rgb, bgr.channels() == 1 ? cv::COLOR_GRAY2RGB : cv::COLOR_BGR2RGB);
   }
-  impl_->shrink(frame);
+  frame = shrink_image(std::move(frame), impl_->max_side);
   return true;
 }
 
