@@ -6,6 +6,7 @@
 #include "gstsapnetderain.h"
 #include "perception/gstsapnetdetect.h"
 #include "perception/gstsapnetsegment.h"
+#include "meta/sapnet_rain_meta.h"
 #include "perception/sapnet_segmentation_meta.h"
 
 static gboolean plugin_init(GstPlugin *plugin) {
@@ -15,8 +16,9 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(sapnetdetect, plugin);
   ok |= GST_ELEMENT_REGISTER(sapnetsegment, plugin);
   ok |= GST_ELEMENT_REGISTER(framelimit, plugin);
-  // The API type downstream code looks up by name (sapnet_segmentation_meta.h).
+  // The API type downstream code looks up by name (sapnet_segmentation_meta.h, sapnet_rain_meta.h).
   sapnet_segmentation_meta_get_info();
+  sapnet_rain_meta_get_info();
   return ok;
 }
 
