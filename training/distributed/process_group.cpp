@@ -132,8 +132,11 @@ void heartbeat(std::shared_ptr<Watch> w, Rendezvous env, double timeout_s) {
         w->last_ok = now;
         if (!post.empty()) w->failure_posted = true, w->post_failure.clear();
         for (auto &[r, msg] : said) w->failures[r] = msg;
-        for (auto [r, count] : seen)
-          if (count != w->beats[r]) w->beats[r] = count, w->changed[r] = now;
+        // The first count read is a baseline, not a sign of life.
+        for (auto [r, count] : seen) {
+          if (w->beats[r] >= 0 && count != w->beats[r]) w->changed[r] = now;
+          w->beats[r] = count;
+        }
         if (!watch.empty() && watch == w->watch_key) w->key_seen = key_seen;
         w->cv.notify_all();
         w->cv.wait_for(lock, kTick, [&] { return w->stop; });
