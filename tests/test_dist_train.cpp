@@ -136,6 +136,21 @@ TEST_F(DistTrain, TwoProcessesOfBatch4TrainWhatOneOfBatch8Does) {
   EXPECT_EQ(two.out.find("sapnet: done"), two.out.rfind("sapnet: done")) << two.out;  // once
 }
 
+TEST_F(DistTrain, ATimeLimitStopsEveryRankAtOneStepAndResumesExactly) {
+  auto straight = run_sapnet(tiny("straight", 4, "--nproc 2 --dist-timeout 60"));
+  ASSERT_EQ(straight.status, 0) << straight.out;
+  // Rank 0's clock decides; the all-reduce carries the decision, so both stop after step 1.
+  auto cut = run_sapnet(tiny("cut", 4, "--nproc 2 --dist-timeout 60 --max-minutes 1e-9"));
+  ASSERT_EQ(cut.status, 0) << cut.out;
+  const auto m = load_model_file(dir_ / "cut/last.sapnet");
+  EXPECT_EQ(m.metadata["training"]["step_in_epoch"], 1);
+  EXPECT_EQ(m.metadata["training"]["patch_in_epoch"], 8);
+  auto resumed =
+      run_sapnet("train --resume --nproc 2 --threads 1 --dist-timeout 60 -o " + dir_ / "cut");
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_EQ(max_difference(weights("straight"), weights("cut")), 0.0);  // bit for bit
+}
+
 TEST_F(DistTrain, SlurmAndTorchrunVariablesStartItUnchanged) {
   train_reference();
   const int port = dist::free_local_port();
