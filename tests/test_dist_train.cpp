@@ -204,9 +204,10 @@ TEST_F(DistTrain, ThroughTorchrun) {
 
 class DistFailure : public DistTrain {
  protected:
-  // Starts two ranks for a long run, waits for the first checkpoint, then sends `signal` to
-  // rank 1 and waits for rank 0: returns its log, status and how long it took to stop.
-  Shell break_rank1(const std::string &signal, double timeout_s) {
+  // Starts two ranks for a long run, waits for the first checkpoint, then sends `signal` to rank
+  // `broken` and waits for the other: returns its status and how long it took to stop.
+  Shell break_rank(int broken, const std::string &signal, double timeout_s) {
+    const std::string bad = "$p" + std::to_string(broken), good = "$p" + std::to_string(1 - broken);
     const std::string args =
         tiny("run", 4, "--dist-timeout " + std::to_string(int(timeout_s)), 100000, 2);
     const std::string env =
@@ -214,9 +215,10 @@ class DistFailure : public DistTrain {
         "LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
         std::to_string(dist::free_local_port());
     return sh(start_ranks(env, args, "rank") + "for i in $(seq 900); do [ -f " + dir_ / "run" +
-              "/last.sapnet ] && break; sleep 0.1; done; sleep 0.5; kill -" + signal +
-              " $p1; t0=$(date +%s.%N); wait $p0; s0=$?; t1=$(date +%s.%N); "
-              "kill -9 $p1 2>/dev/null; kill -CONT $p1 2>/dev/null; wait $p1; "
+              "/last.sapnet ] && break; sleep 0.1; done; sleep 0.5; kill -" + signal + " " + bad +
+              "; t0=$(date +%s.%N); wait " + good + "; s0=$?; t1=$(date +%s.%N); kill -9 " + bad +
+              " 2>/dev/null; kill -CONT " + bad + " 2>/dev/null; wait " + bad +
+              "; "
               "echo \"status=$s0 seconds=$(awk \"BEGIN{print $t1 - $t0}\")\"");
   }
 
@@ -245,7 +247,7 @@ class DistFailure : public DistTrain {
 };
 
 TEST_F(DistFailure, AKilledRankStopsTheOtherWithItsName_n) {
-  const Shell r = break_rank1("9", 5);
+  const Shell r = break_rank(1, "9", 5);
   const std::string out = log("rank0.log");
   show_stop_line(out);
   EXPECT_NE(r.out.find("status=1 "), std::string::npos) << r.out << out;
@@ -258,7 +260,7 @@ TEST_F(DistFailure, AKilledRankStopsTheOtherWithItsName_n) {
 }
 
 TEST_F(DistFailure, AStoppedRankIsNamedAfterTheTimeout_n) {
-  const Shell r = break_rank1("STOP", 4);
+  const Shell r = break_rank(1, "STOP", 4);
   const std::string out = log("rank0.log");
   show_stop_line(out);
   EXPECT_NE(r.out.find("status=1 "), std::string::npos) << r.out << out;
@@ -268,6 +270,17 @@ TEST_F(DistFailure, AStoppedRankIsNamedAfterTheTimeout_n) {
   EXPECT_GT(seconds(r.out), 3) << r.out;  // it waited for the timeout, not less
   EXPECT_LT(seconds(r.out), 4 + 10) << r.out;
   resume(2);  // the same number
+}
+
+TEST_F(DistFailure, AKilledRank0IsNamedByTheOthers_n) {
+  // Rank 0 holds the store: its end is seen as the store going away.
+  const Shell r = break_rank(0, "9", 5);
+  const std::string out = log("rank1.log");
+  show_stop_line(out);
+  EXPECT_NE(r.out.find("status=1 "), std::string::npos) << r.out << out;
+  EXPECT_NE(out.find("sapnet train: rank 0 of 2 "), std::string::npos) << out;
+  EXPECT_LT(seconds(r.out), 5 + 10) << r.out;
+  EXPECT_NO_THROW(load_model_file(dir_ / "run/last.sapnet"));  // whole
 }
 
 TEST_F(DistFailure, LauncherConflictsAreRefused_n) {
