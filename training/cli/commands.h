@@ -2,6 +2,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace sapnet::cli {
 
@@ -18,5 +20,10 @@ void add_bench(CLI::App &app);
 void add_synth(CLI::App &app);
 void add_eval_video(CLI::App &app);
 void add_rain_score(CLI::App &app);
+
+// The command's arguments (argv[1..]), kept for subcommands that start copies of the command
+// (`train --nproc`).
+void set_command_line(int argc, char **argv);
+const std::vector<std::string> &command_line();
 
 }  // namespace sapnet::cli

@@ -23,6 +23,23 @@ bool unknown_subcommand(const CLI::App &app, int argc, char **argv) {
 
 }  // namespace
 
+namespace sapnet::cli {
+namespace {
+std::vector<std::string> &arguments() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+
+void set_command_line(int argc, char **argv) {
+  arguments().assign(argv + 1, argv + argc);
+}
+const std::vector<std::string> &command_line() {
+  return arguments();
+}
+
+}  // namespace sapnet::cli
+
 int main(int argc, char **argv) {
   CLI::App app{
       "SAPNet deraining: derain images, train and evaluate models, inspect, import and export "
@@ -43,6 +60,7 @@ int main(int argc, char **argv) {
   sapnet::cli::add_bench(app);
   sapnet::cli::add_synth(app);
   if (unknown_subcommand(app, argc, argv)) return 2;
+  sapnet::cli::set_command_line(argc, argv);
   // Every failure ends as one line and a nonzero status, never an abort.
   try {
     app.parse(argc, argv);

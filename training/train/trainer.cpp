@@ -11,14 +11,21 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <tuple>
+
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "data/image.h"
 #include "data/paired_folder.h"
 #include "data/patch_source.h"
+#include "distributed/grad_buckets.h"
+#include "distributed/process_group.h"
 #include "engine.h"
 #include "error.h"
 #include "eval/evaluate.h"
@@ -210,9 +217,19 @@ bool was_given(const TrainOptions &o, const std::string &flag) {
   return std::find(o.given.begin(), o.given.end(), flag) != o.given.end();
 }
 
-// A resumed run continues with the options it was started with (run.json); flags given now
-// replace them, except the architecture, which the checkpoint fixes.
-void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConfig &network) {
+// A whole file as bytes; false when it cannot be opened.
+bool read_bytes(const fs::path &path, std::string &bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return true;
+}
+
+// A resumed run continues with the options it was started with (run.json, whose text is
+// `saved_text`, or null when the file is missing); flags given now replace them, except the
+// architecture, which the checkpoint fixes.
+void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConfig &network,
+                         const std::string *saved_text) {
   for (const char *flag : {"stages", "channels", "dilations", "prenet", "ablation"})
     if (was_given(o, flag)) {
       const NetworkConfig asked = o.network;
@@ -224,8 +241,7 @@ void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConf
   o.network = network;
   if (o.given.empty()) return;  // a program's own options, not a command line
   const fs::path file = dir / "run.json";
-  std::ifstream in(file);
-  if (!in) {
+  if (!saved_text) {
     if (o.paired.empty() && o.clean.empty() && o.packed.empty())
       throw Error(file.string() +
                   ": missing, so the run's data is unknown: give the data flags again");
@@ -233,7 +249,7 @@ void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConf
   }
   nlohmann::json saved;
   try {
-    saved = nlohmann::json::parse(in);
+    saved = nlohmann::json::parse(*saved_text);
   } catch (const nlohmann::json::exception &e) {
     throw Error(file.string() + ": unreadable (" + e.what() + ")");
   }
@@ -263,6 +279,15 @@ class Trainer {
   int run();
 
  private:
+  int run_ranks();
+  void start_distributed();
+  ModelFile load_resumed(const fs::path &last, std::string *run_json, bool *has_run_json);
+  // One data-parallel step: gradients averaged over the ranks with the step's loss, batch MSE
+  // and stop requests; returns {global loss, global MSE}. Throws PeerFailure.
+  std::pair<double, double> distributed_step(const torch::Tensor &rainy, const torch::Tensor &clean,
+                                             bool stop_time, bool *stop_interrupt,
+                                             bool *stop_limit);
+  int stop_after_peer_failure(const dist::PeerFailure &failure);
   void setup_data();
   void setup_losses();
   void setup_model();
@@ -274,8 +299,15 @@ class Trainer {
   void log_epoch(const nlohmann::json &row);
   int benchmark();
   void fill_batch(const std::vector<size_t> &order, size_t first, int epoch);
+  size_t global_batch() const { return size_t(o_.batch) * world_; }
+  [[noreturn]] void diverged(double loss_value, double lr, const fs::path &last);
 
   TrainOptions o_;
+  int rank_ = 0, world_ = 1;
+  std::unique_ptr<dist::ProcessGroup> pg_;          // null for a single process
+  std::unique_ptr<dist::GradientBuckets> buckets_;  // the gradients, with the process group
+  bool saving_allowed_ = false;                     // rank 0 once the model and data are set up
+  std::chrono::steady_clock::time_point epoch_start_;
   torch::Device device_{torch::kCPU};
   Concat data_;
   std::vector<std::pair<RgbImage, RgbImage>> val_;  // (rainy, clean), decoded once
@@ -313,7 +345,7 @@ void Trainer::setup_data() {
   }
   for (auto &p : o_.packed) data_.add(make_packed_source(p, o_.heavy_fraction));
   if (data_.size() == 0) throw Error("no training data: give --paired, --clean or --packed");
-  if (!o_.val.empty()) {
+  if (!o_.val.empty() && rank_ == 0) {  // rank 0 alone validates
     // Decoded once, here: a bad validation image stops the run before any training (or, with
     // --skip-bad, is left out), never at the end of an epoch whose work would be lost.
     auto pairs = find_pairs(o_.val);
@@ -385,7 +417,7 @@ void Trainer::setup_model() {
     if (!(w >= 0)) throw Error("--stage-weights: weights must be >= 0");
   torch::manual_seed(o_.seed);  // the initial weights are part of what --seed repeats
   net_ = SAPNet(o_.network);
-  if (!o_.init.empty()) {
+  if (!o_.init.empty() && rank_ == 0) {  // the other ranks receive rank 0's weights
     ModelFile init = load_model_file(o_.init);
     earlier_phases_ = init.metadata.value("phases", nlohmann::json::array());
     try {
@@ -470,7 +502,11 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
       {"step_in_epoch", step_in_epoch_},
       {"epoch_sums", {loss_sum_, psnr_sum_, counted_}},
       {"steps", total_steps_},
-      {"patches_seen", total_steps_ * o_.batch},
+      {"patches_seen", total_steps_ * int64_t(global_batch())},
+      {"processes", world_},
+      // Where the epoch stands in patches, so that a run resumed with another global batch
+      // continues at the same place.
+      {"patch_in_epoch", step_in_epoch_ * global_batch()},
       {"seconds", seconds_},
       {"device", device_.str()},
       {"threads", torch::get_num_threads()},
@@ -512,8 +548,14 @@ int Trainer::benchmark() {
   net_->train();
   const auto order = epoch_order(data_.size(), o_.seed, 0);
   auto one = [&](size_t i) {
-    fill_batch(order, i * o_.batch, 0);
+    fill_batch(order, i * global_batch() + size_t(rank_) * o_.batch, 0);
     auto rainy = batch_rainy_.to(device_), clean = batch_clean_.to(device_);
+    if (pg_) {
+      bool interrupt = false, limit = false;
+      distributed_step(rainy, clean, false, &interrupt, &limit);
+      if (device_.is_cuda()) torch::cuda::synchronize();
+      return;
+    }
     nlohmann::json terms;
     opt_->zero_grad();
     step_loss(rainy, clean, terms).backward();
@@ -521,34 +563,178 @@ int Trainer::benchmark() {
     if (device_.is_cuda()) torch::cuda::synchronize();
   };
   one(0);  // warm-up
-  Progress progress("benchmark", o_.benchmark_steps);
+  std::optional<Progress> progress;
+  if (rank_ == 0) progress.emplace("benchmark", o_.benchmark_steps);
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < o_.benchmark_steps; ++i) {
     one(i + 1);
-    progress.update(i + 1);
+    if (progress) progress->update(i + 1);
   }
-  const double s = progress.elapsed_seconds();
-  progress.finish();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (progress) progress->finish();
   const nlohmann::json result = {{"steps_per_s", o_.benchmark_steps / s},
-                                 {"patches_per_s", o_.benchmark_steps * o_.batch / s},
+                                 {"patches_per_s", o_.benchmark_steps * global_batch() / s},
                                  {"batch", o_.batch},
+                                 {"global_batch", global_batch()},
+                                 {"processes", world_},
                                  {"patch", o_.patch},
                                  {"device", device_.str()},
                                  {"threads", torch::get_num_threads()}};
-  std::printf("%s\n", result.dump().c_str());
+  if (rank_ == 0) {
+    if (o_.benchmark_report.empty()) {
+      std::printf("%s\n", result.dump().c_str());
+    } else {
+      AtomicFile file(o_.benchmark_report);
+      const std::string text = result.dump() + "\n";
+      file.write(text.data(), text.size());
+      file.commit();
+    }
+  }
+  if (pg_) pg_->finish();
   return 0;
+}
+
+[[noreturn]] void Trainer::diverged(double loss_value, double lr, const fs::path &last) {
+  const bool saved = fs::exists(last);
+  throw Error("training diverged at epoch " + std::to_string(epoch_ + 1) + ", step " +
+              std::to_string(step_in_epoch_ + 1) + " (the loss is " + std::to_string(loss_value) +
+              "); lower --lr (now " + std::to_string(lr) + "). " +
+              (saved ? "The last good checkpoint is " + last.string() + " (--resume)"
+                     : std::string("No checkpoint was written yet")));
+}
+
+// Thrown on ranks other than 0 for what every rank sees alike (a diverged loss): rank 0 says it.
+struct StopQuietly {};
+
+std::pair<double, double> Trainer::distributed_step(const torch::Tensor &rainy,
+                                                    const torch::Tensor &clean, bool stop_time,
+                                                    bool *stop_interrupt, bool *stop_limit) {
+  buckets_->zero();
+  nlohmann::json terms;
+  torch::Tensor out;
+  auto loss = step_loss(rainy, clean, terms, &out);
+  loss.backward();
+  // Extras: [loss, batch MSE, Ctrl-C seen, time limit reached (rank 0's clock)], averaged with
+  // the gradients, so that every rank logs the global values and stops at the same step.
+  const torch::Tensor &extras = buckets_->extras();
+  {
+    torch::NoGradGuard no_grad;
+    extras.select(0, 0).copy_(loss.detach());
+    extras.select(0, 1).copy_((out.clamp(0, 1) - clean).pow(2).mean());
+    extras.select(0, 2).fill_(g_interrupted ? 1.0 : 0.0);
+    extras.select(0, 3).fill_(stop_time ? 1.0 : 0.0);
+  }
+  buckets_->average(*pg_);
+  const torch::Tensor host = extras.device().is_cpu() ? extras : extras.cpu();
+  const float *v = host.data_ptr<float>();
+  *stop_interrupt = v[2] > 0;
+  *stop_limit = v[3] > 0;
+  if (!std::isfinite(v[0])) {  // before the update: the weights are still the last good
+    if (rank_ != 0) throw StopQuietly{};
+    diverged(v[0], lr_at(o_, epoch_), fs::path(o_.out_dir) / "last.sapnet");
+  }
+  opt_->step();
+  return {v[0], v[1]};
+}
+
+ModelFile Trainer::load_resumed(const fs::path &last, std::string *run_json, bool *has_run_json) {
+  if (!pg_) {
+    if (!fs::exists(last)) throw Error(last.string() + ": nothing to resume (no checkpoint)");
+    *has_run_json = read_bytes(last.parent_path() / "run.json", *run_json);
+    return load_model_file(last.string());
+  }
+  // Rank 0 reads the checkpoint and run.json and hands their bytes to the others, whose output
+  // folder may be on another machine.
+  std::string checkpoint, flag;
+  if (rank_ == 0) {
+    if (!fs::exists(last) || !read_bytes(last, checkpoint))
+      throw Error(last.string() + ": nothing to resume (no checkpoint)");
+    flag = read_bytes(last.parent_path() / "run.json", *run_json) ? "1" : "0";
+  }
+  pg_->share_from_rank0("resume/flag", flag);
+  pg_->share_from_rank0("resume/run.json", *run_json);
+  pg_->share_from_rank0("resume/checkpoint", checkpoint);
+  *has_run_json = flag == "1";
+  if (rank_ == 0) return load_model_file(last.string());
+  const fs::path copy =
+      fs::temp_directory_path() / ("sapnet-resume-" + std::to_string(::getpid()) + ".sapnet");
+  const RemoveOnExit remove{copy};
+  {
+    std::ofstream out(copy, std::ios::binary);
+    out.write(checkpoint.data(), std::streamsize(checkpoint.size()));
+    if (!out) throw Error(copy.string() + ": cannot write the shared checkpoint");
+  }
+  return load_model_file(copy.string());
+}
+
+void Trainer::start_distributed() {
+  const dist::Rendezvous &env = o_.rendezvous;
+  rank_ = env.rank;
+  world_ = env.world_size;
+  if (device_.is_cuda()) {
+    // One GPU per local rank.
+    if (env.local_rank >= int(torch::cuda::device_count()))
+      throw Error(env.who(env.rank) + ": LOCAL_RANK " + std::to_string(env.local_rank) +
+                  " has no GPU (this machine has " + std::to_string(torch::cuda::device_count()) +
+                  ")");
+    device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+  }
+  pg_ = std::make_unique<dist::ProcessGroup>(env, device_.is_cuda(), o_.dist_timeout);
+  if (rank_ == 0)
+    std::fprintf(stderr, "sapnet: %d processes (%s, %s), batch %d per process, global batch %zu\n",
+                 world_, env.source.c_str(), pg_->backend_name(), o_.batch, global_batch());
+}
+
+int Trainer::stop_after_peer_failure(const dist::PeerFailure &failure) {
+  const fs::path last = fs::path(o_.out_dir) / "last.sapnet";
+  std::string kept = fs::exists(last) ? last.string() : "none";
+  // Every rank finished the same steps, so rank 0's weights are the last step's of all of them:
+  // keep them (atomically; the previous checkpoint stays whole if this fails).
+  if (rank_ == 0 && saving_allowed_) try {
+      seconds_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+      save(last.string(), true);
+      kept = last.string();
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "sapnet train: could not save %s: %s\n", last.c_str(), e.what());
+    }
+  std::fprintf(stderr, "sapnet train: %s; stopping (last checkpoint: %s)\n", failure.what(),
+               kept.c_str());
+  pg_->report_failure(std::string(failure.what()));
+  return 1;
 }
 
 int Trainer::run() {
   std::string note;
-  torch::set_num_threads(bounded_threads(o_.threads, &note));
+  int threads = o_.threads;
+  // Ranks sharing a machine share its cores.
+  if (threads == 0 && o_.rendezvous.local_world_size > 1)
+    threads = std::max(1, usable_cpu_cores() / o_.rendezvous.local_world_size);
+  torch::set_num_threads(bounded_threads(threads, &note));
   if (!note.empty()) std::fprintf(stderr, "sapnet: --threads: %s\n", note.c_str());
   device_ = torch_device(parse_device(o_.device));
+  if (!o_.rendezvous.distributed()) return run_ranks();
+  try {
+    start_distributed();
+    return run_ranks();
+  } catch (const dist::PeerFailure &e) {
+    return stop_after_peer_failure(e);
+  } catch (const StopQuietly &) {
+    return 1;
+  } catch (const std::exception &e) {
+    if (pg_) pg_->report_failure(std::string(e.what()).substr(0, 300));
+    throw;
+  }
+}
+
+int Trainer::run_ranks() {
   const fs::path dir(o_.out_dir);
   const fs::path last = dir / "last.sapnet";
   if (o_.resume) {
-    if (!fs::exists(last)) throw Error(last.string() + ": nothing to resume (no checkpoint)");
-    ModelFile m = load_model_file(last.string());
-    restore_run_options(o_, dir, m.network);
+    std::string run_json;
+    bool has_run_json = false;
+    ModelFile m = load_resumed(last, &run_json, &has_run_json);
+    restore_run_options(o_, dir, m.network, has_run_json ? &run_json : nullptr);
     o_.init.clear();
     setup_data();
     setup_losses();
@@ -567,36 +753,58 @@ int Trainer::run() {
       psnr_sum_ = t["epoch_sums"][1];
       counted_ = t["epoch_sums"][2];
     }
+    // Another global batch (another number of processes): continue at the step boundary at or
+    // before the patch the run had reached.
+    if (t.contains("patch_in_epoch")) {
+      const size_t at = t["patch_in_epoch"].get<size_t>();
+      if (at != step_in_epoch_ * global_batch()) step_in_epoch_ = at / global_batch();
+    }
     plot_loss_ = t.value("plot_loss", std::vector<double>{});
     plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
     earlier_phases_ = m.metadata.value("phases", nlohmann::json::array());
     if (!earlier_phases_.empty()) earlier_phases_.erase(earlier_phases_.size() - 1);
-    std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
-                 step_in_epoch_);
+    if (rank_ == 0)
+      std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
+                   step_in_epoch_);
   } else {
     setup_data();
     setup_losses();
     setup_model();
   }
+  if (pg_) {
+    buckets_ =
+        std::make_unique<dist::GradientBuckets>(net_->parameters(), o_.bucket_mb * 1024 * 1024, 4);
+    buckets_->broadcast_parameters(*pg_);  // one set of initial weights, rank 0's
+    if (rank_ == 0 && terms_.pcl)
+      std::fprintf(stderr,
+                   "sapnet: note: the perceptual contrastive term is a ratio of batch means, so "
+                   "with several processes it is averaged per process, not over the global "
+                   "batch\n");
+  }
   const int p = data_.patch();
   batch_rainy_ = torch::empty({o_.batch, 3, p, p});
   batch_clean_ = torch::empty({o_.batch, 3, p, p});
-  std::fprintf(stderr, "sapnet: training %s on %s\nsapnet: data: %s\n",
-               o_.network.describe().c_str(), device_.str().c_str(), data_.describe().c_str());
-  for (auto &[term, why] : terms_.inactive.items())
-    std::fprintf(stderr, "sapnet: loss term %s is off: %s\n", term.c_str(),
-                 why.get<std::string>().c_str());
+  if (rank_ == 0) {
+    std::fprintf(stderr, "sapnet: training %s on %s\nsapnet: data: %s\n",
+                 o_.network.describe().c_str(), device_.str().c_str(), data_.describe().c_str());
+    for (auto &[term, why] : terms_.inactive.items())
+      std::fprintf(stderr, "sapnet: loss term %s is off: %s\n", term.c_str(),
+                   why.get<std::string>().c_str());
+  }
   if (o_.benchmark) return benchmark();
 
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
-  if (!o_.resume) write_run_options(o_, dir);
+  if (rank_ == 0) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
+    if (!o_.resume) write_run_options(o_, dir);
+    saving_allowed_ = true;
+  }
   g_interrupted = false;
   const SigintGuard sigint;
   const size_t steps =
-      o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / o_.batch);
+      o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / global_batch());
   const auto wall_start = std::chrono::steady_clock::now();
   int status = 0;
   net_->train();
@@ -605,80 +813,123 @@ int Trainer::run() {
     for (auto &g : opt_->param_groups())
       static_cast<torch::optim::AdamOptions &>(g.options()).lr(lr);
     const auto order = epoch_order(data_.size(), o_.seed, epoch_);
-    Progress progress("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs),
-                      steps);
-    const auto epoch_start = std::chrono::steady_clock::now();
+    std::optional<Progress> progress;  // rank 0's shows the global throughput
+    if (rank_ == 0)
+      progress.emplace("epoch " + std::to_string(epoch_ + 1) + "/" + std::to_string(o_.epochs),
+                       steps);
+    epoch_start_ = std::chrono::steady_clock::now();
+    const size_t first_step = step_in_epoch_;
     for (; step_in_epoch_ < steps; ++step_in_epoch_) {
-      fill_batch(order, step_in_epoch_ * o_.batch, epoch_);
+      // Rank r takes its share of the global batch: patches r*batch .. (r+1)*batch-1 of it.
+      fill_batch(order, step_in_epoch_ * global_batch() + size_t(rank_) * o_.batch, epoch_);
       auto rainy = batch_rainy_.to(device_), clean = batch_clean_.to(device_);
-      nlohmann::json terms;
-      opt_->zero_grad();
-      torch::Tensor out;
-      auto loss = step_loss(rainy, clean, terms, &out);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {  // before the update: the weights are still the last good
-        const bool saved = fs::exists(last);
-        throw Error("training diverged at epoch " + std::to_string(epoch_ + 1) + ", step " +
-                    std::to_string(step_in_epoch_ + 1) + " (the loss is " +
-                    std::to_string(loss_value) + "); lower --lr (now " + std::to_string(lr) +
-                    "). " +
-                    (saved ? "The last good checkpoint is " + last.string() + " (--resume)"
-                           : std::string("No checkpoint was written yet")));
-      }
-      loss.backward();
-      opt_->step();
-      ++total_steps_;
-      loss_sum_ += loss_value;
-      // Batch PSNR (before this step's update), for the progress line.
-      const double mse = (out.clamp(0, 1) - clean).pow(2).mean().item<double>();
-      psnr_sum_ += 10 * std::log10(1.0 / std::max(mse, 1e-10));
-      ++counted_;
-      char note[96];
-      std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e", loss_sum_ / counted_,
-                    psnr_sum_ / counted_, lr);
-      progress.update(step_in_epoch_ + 1, note);
+      // Rank 0's clock decides for every rank, before the step's all-reduce carries it.
       const double wall =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-      if (g_interrupted || (o_.max_minutes > 0 && wall > o_.max_minutes * 60)) {
+      const bool time_over = o_.max_minutes > 0 && wall > o_.max_minutes * 60;
+      double loss_value = 0, mse = 0;
+      bool interrupted = false, limited = false;
+      if (pg_) {
+        std::tie(loss_value, mse) =
+            distributed_step(rainy, clean, rank_ == 0 && time_over, &interrupted, &limited);
+      } else {
+        nlohmann::json terms;
+        opt_->zero_grad();
+        torch::Tensor out;
+        auto loss = step_loss(rainy, clean, terms, &out);
+        loss_value = loss.item<double>();
+        // before the update: the weights are still the last good
+        if (!std::isfinite(loss_value)) diverged(loss_value, lr, last);
+        loss.backward();
+        opt_->step();
+        // Batch PSNR (before this step's update), for the progress line.
+        mse = (out.clamp(0, 1) - clean).pow(2).mean().item<double>();
+      }
+      ++total_steps_;
+      loss_sum_ += loss_value;
+      psnr_sum_ += 10 * std::log10(1.0 / std::max(mse, 1e-10));
+      ++counted_;
+      if (progress) {
+        char note[128];
+        const int n = std::snprintf(note, sizeof note, "loss %.4f psnr %.2f lr %.1e",
+                                    loss_sum_ / counted_, psnr_sum_ / counted_, lr);
+        if (pg_ && n > 0 && size_t(n) < sizeof note)
+          std::snprintf(note + n, sizeof note - n, " %.1f patches/s",
+                        (step_in_epoch_ + 1 - first_step) * global_batch() /
+                            std::max(1e-9, progress->elapsed_seconds()));
+        progress->update(step_in_epoch_ + 1, note);
+      }
+      if (!pg_) {
+        const double now =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+        interrupted = g_interrupted;
+        limited = o_.max_minutes > 0 && now > o_.max_minutes * 60;
+      }
+      if (interrupted || limited) {
         ++step_in_epoch_;
         seconds_ +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-        save(last.string(), true);
-        std::fprintf(stderr, "\nsapnet: %s; saved %s (resume with --resume)\n",
-                     g_interrupted ? "interrupted" : "time limit reached", last.c_str());
-        return g_interrupted ? 130 : 0;
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+        if (rank_ == 0) {
+          save(last.string(), true);
+          std::fprintf(stderr, "\nsapnet: %s; saved %s (resume with --resume)\n",
+                       interrupted ? "interrupted" : "time limit reached", last.c_str());
+        }
+        if (pg_) pg_->finish();
+        return interrupted ? 130 : 0;
       }
     }
     seconds_ +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    const auto [vpsnr, vssim] = validate();
-    progress.finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
     const double mean_loss = counted_ ? loss_sum_ / counted_ : 0.0;
-    plot_loss_.push_back(mean_loss);
-    plot_psnr_.push_back(vpsnr);
-    if (!val_.empty())
-      last_metrics_ = {{"val", dataset_name(o_.val)},
-                       {"val_psnr", vpsnr},
-                       {"val_ssim", vssim},
-                       {"val_count", val_.size()}};
-    log_epoch({{"epoch", epoch_ + 1},
-               {"lr", lr},
-               {"loss", mean_loss},
-               {"val_psnr", vpsnr},
-               {"val_ssim", vssim},
-               {"steps", total_steps_},
-               {"seconds", seconds_}});
+    if (rank_ == 0) {
+      const auto [vpsnr, vssim] = validate();
+      progress->finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
+      plot_loss_.push_back(mean_loss);
+      plot_psnr_.push_back(vpsnr);
+      if (!val_.empty())
+        last_metrics_ = {{"val", dataset_name(o_.val)},
+                         {"val_psnr", vpsnr},
+                         {"val_ssim", vssim},
+                         {"val_count", val_.size()}};
+      log_epoch({{"epoch", epoch_ + 1},
+                 {"lr", lr},
+                 {"loss", mean_loss},
+                 {"val_psnr", vpsnr},
+                 {"val_ssim", vssim},
+                 {"steps", total_steps_},
+                 {"seconds", seconds_}});
+    }
     // The checkpoint names the next epoch to run, so that --resume starts there.
     ++epoch_;
     step_in_epoch_ = 0;
     loss_sum_ = psnr_sum_ = 0;
     counted_ = 0;
-    save(last.string(), true);
+    if (rank_ == 0) save(last.string(), true);
     --epoch_;  // undone here, redone by the loop's increment
+    if (pg_) {
+      // The others wait here, however long rank 0 validates, for as long as it is alive.
+      const std::string key = "epoch/" + std::to_string(epoch_);
+      pg_->rank0_reached(key);
+      pg_->wait_for_rank0(key);
+    }
   }
-  save((dir / "model.sapnet").string(), false);
-  std::fprintf(stderr, "sapnet: done: %s (%lld steps, %s)\n", (dir / "model.sapnet").c_str(),
-               static_cast<long long>(total_steps_), format_duration(seconds_).c_str());
+  if (pg_) {
+    // Averaged gradients keep the ranks' weights equal bit for bit; a difference is a bug, so it
+    // fails the run on every rank rather than go unnoticed.
+    const bool same = buckets_->same_as_rank0(*pg_);
+    buckets_->extras().select(0, 2).fill_(same ? 0.0 : 1.0);
+    buckets_->average(*pg_);
+    const torch::Tensor flags = buckets_->extras().cpu();
+    if (flags[2].item<float>() > 0)
+      throw Error(same ? "the weights of another rank differ from rank 0's"
+                       : pg_->env().who(rank_) + ": weights differ from rank 0's");
+  }
+  if (rank_ == 0) {
+    save((dir / "model.sapnet").string(), false);
+    std::fprintf(stderr, "sapnet: done: %s (%lld steps, %s)\n", (dir / "model.sapnet").c_str(),
+                 static_cast<long long>(total_steps_), format_duration(seconds_).c_str());
+  }
+  if (pg_) pg_->finish();
   return status;
 }
 

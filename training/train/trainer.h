@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/rendezvous.h"
 #include "network_config.h"
 
 namespace sapnet {
@@ -53,6 +54,14 @@ struct TrainOptions {
   double max_minutes = 0;  // stop (saving a resumable checkpoint) after this long; 0 = no limit
   bool benchmark = false;
   int benchmark_steps = 5;
+  std::string benchmark_report;  // where rank 0 writes the --benchmark result (JSON); empty: stdout
+
+  // Data parallelism (training/distributed/): this process's place among the ranks (a single
+  // process by default; the command reads the launcher's environment). --batch is per rank: the
+  // global batch is batch x world size.
+  dist::Rendezvous rendezvous;
+  double dist_timeout = 300;  // seconds a rank waits for an unresponsive other before stopping
+  double bucket_mb = 25;      // gradient all-reduce bucket size
 };
 
 // Sets the network and the loss weights of the seed paper's Table 2 ablations M1..M6 (our reading:
