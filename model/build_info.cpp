@@ -24,7 +24,8 @@
 // The installed model relative to each folder that installed code runs from (the command's,
 // the library's, the plugin's), e.g. "../share/sapnet/sapnet-default.sapnet" from bin/.
 #ifndef SAPNET_MODEL_FROM_CODE_DIRS
-#define SAPNET_MODEL_FROM_CODE_DIRS {""}
+#define SAPNET_MODEL_FROM_CODE_DIRS \
+  { "" }
 #endif
 
 namespace sapnet {
@@ -49,7 +50,9 @@ std::filesystem::path code_dir() {
 
 }  // namespace
 
-const char *version() { return SAPNET_VERSION; }
+const char *version() {
+  return SAPNET_VERSION;
+}
 
 std::string default_model_path() {
   if (const char *env = std::getenv("SAPNET_MODEL"); env && *env) return env;

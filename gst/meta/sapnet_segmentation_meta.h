@@ -27,10 +27,10 @@ G_BEGIN_DECLS
 
 typedef struct {
   GstMeta meta;
-  guint width;        /* pixels, the frame's width */
-  guint height;       /* pixels, the frame's height */
-  guint num_classes;  /* channels of the segmenter's output; ids are below this */
-  guint8 *class_map;  /* width * height class ids, owned by the meta */
+  guint width;       /* pixels, the frame's width */
+  guint height;      /* pixels, the frame's height */
+  guint num_classes; /* channels of the segmenter's output; ids are below this */
+  guint8 *class_map; /* width * height class ids, owned by the meta */
 } SapnetSegmentationMeta;
 
 /* The meta's API type, registered on first use under SAPNET_SEGMENTATION_META_API_NAME. */

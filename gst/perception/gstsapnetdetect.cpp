@@ -6,14 +6,15 @@
  * #GstVideoRegionOfInterestMeta per box: its roi_type is the class name (from labels-file, else
  * "class-N") and it carries a "detection" parameter structure with the fields "label" (string),
  * "class-id" (int) and "confidence" (double); the metas' ids number the boxes of a buffer 0..n-1
- * (gst_buffer_get_video_region_of_interest_meta_id() then reads box i). Two output styles are understood (output-format):
- * torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict, or scripted torchvision's
- * (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h, objectness, class scores;
- * class-wise NMS is applied here; multi-label=true makes every class of a box above the threshold a
- * candidate, as YOLOv5's evaluation does). Frames are given to the network as RGB in [0, 1],
- * brought to input-width x input-height (0: the frame's size) by resize=stretch or, keeping the
- * aspect ratio, resize=letterbox (scaled to fit, centred, the border filled with pad-value, as
- * YOLOv5 expects), and normalised as (x - mean) / std. Boxes are mapped back to frame pixels.
+ * (gst_buffer_get_video_region_of_interest_meta_id() then reads box i). Two output styles are
+ * understood (output-format): torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict,
+ * or scripted torchvision's (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h,
+ * objectness, class scores; class-wise NMS is applied here; multi-label=true makes every class of a
+ * box above the threshold a candidate, as YOLOv5's evaluation does). Frames are given to the
+ * network as RGB in [0, 1], brought to input-width x input-height (0: the frame's size) by
+ * resize=stretch or, keeping the aspect ratio, resize=letterbox (scaled to fit, centred, the border
+ * filled with pad-value, as YOLOv5 expects), and normalised as (x - mean) / std. Boxes are mapped
+ * back to frame pixels.
  *
  * With overlay=true the boxes are drawn into the frame: a 2-pixel outline in a colour per class and
  * a small filled tab of that colour in the top-left corner (no text; the class is in the meta).
