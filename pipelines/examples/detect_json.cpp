@@ -1,12 +1,12 @@
-// An analytics app around the sapnet elements: decode a video, derain, detect, segment, and read
-// the results from an appsink: the detections as GstVideoRegionOfInterestMeta, the class map as
-// SapnetSegmentationMeta. Prints one JSON line per frame.
-//   c++ -std=c++17 detect_json.cpp -o detect_json $(pkg-config --cflags --libs \
-//       gstreamer-app-1.0 gstreamer-video-1.0 gstreamer-sapnet-meta-1.0)
-//   ./detect_json --input street.avi --detector yolov5n.torchscript \
-//       --detector-options "output-format=yolo input-width=640 input-height=640 resize=letterbox" \
-//       --segmenter espnet.torchscript --frames 10
-// Without --input the frames come from videotestsrc.
+/* An analytics app around the sapnet elements: decode a video, derain, detect, segment, and read
+ * the results from an appsink: the detections as GstVideoRegionOfInterestMeta, the class map as
+ * SapnetSegmentationMeta. Prints one JSON line per frame.
+ *   c++ -std=c++17 detect_json.cpp -o detect_json $(pkg-config --cflags --libs \
+ *       gstreamer-app-1.0 gstreamer-video-1.0 gstreamer-sapnet-meta-1.0)
+ *   ./detect_json --input street.avi --detector yolov5n.torchscript \
+ *       --detector-options "output-format=yolo input-width=640 input-height=640 resize=letterbox" \
+ *       --segmenter espnet.torchscript --frames 10
+ * Without --input the frames come from videotestsrc. */
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/sapnet/sapnetmeta.h>

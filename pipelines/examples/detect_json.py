@@ -41,8 +41,10 @@ def frame_json(frame, buffer):
         segmentation = {"width": seg.width, "height": seg.height, "classes": seg.num_classes,
                         "pixels": pixels}
     pts = buffer.pts if buffer.pts != Gst.CLOCK_TIME_NONE else None
-    return {"frame": frame, "pts": pts, "regions": sapnet_meta.regions(buffer),
-            "segmentation": segmentation}
+    regions = sapnet_meta.regions(buffer)
+    for r in regions:
+        r["confidence"] = round(r["confidence"], 4)  # as the C++ example prints it
+    return {"frame": frame, "pts": pts, "regions": regions, "segmentation": segmentation}
 
 
 def main():

@@ -20,7 +20,7 @@ for h in "${headers[@]}"; do
 done
 # Only the marked API leaves the library (hidden visibility).
 exported=$(nm -DC --defined-only "$libdir/libsapnet.so" | grep -c ' T sapnet::' || true)
-internal=$(nm -DC --defined-only "$libdir/libsapnet.so" | grep -Ec ' T sapnet::(SAPNet|load_weights|read_model_file)' || true)
+internal=$(nm -DC --defined-only "$libdir/libsapnet.so" | grep -Ec ' T sapnet::(SAPNetImpl|load_weights|load_model_file|read_torch_state_dict)' || true)
 [ "$exported" -gt 10 ] && [ "$internal" -eq 0 ] ||
   fail "libsapnet exports $exported sapnet:: functions, $internal of them internal"
 
