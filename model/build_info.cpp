@@ -3,10 +3,12 @@
 // alone.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "engine.h"
 #include "error.h"
@@ -56,21 +58,31 @@ const char *version() {
 
 std::string default_model_path() {
   if (const char *env = std::getenv("SAPNET_MODEL"); env && *env) return env;
+  std::vector<std::filesystem::path> candidates;
+  auto add = [&](const std::filesystem::path &p) {
+    if (!p.empty() && std::find(candidates.begin(), candidates.end(), p) == candidates.end())
+      candidates.push_back(p);
+  };
   // Beside the running install first: a DESTDIR, a relocated tree or a .deb finds its own model
-  // whatever prefix the build was configured with.
-  const std::filesystem::path dir = code_dir();
-  if (!dir.empty()) {
+  // whatever prefix the build was configured with. The folder as loaded, then with its links
+  // resolved: with Debian's merged /usr a library loaded from /lib/x86_64-linux-gnu lives in
+  // /usr/lib/x86_64-linux-gnu, and its data in /usr/share, not /share.
+  if (const std::filesystem::path dir = code_dir(); !dir.empty()) {
+    std::error_code ec;
+    const std::filesystem::path real = std::filesystem::canonical(dir, ec);
     static const char *const kFromCodeDirs[] = SAPNET_MODEL_FROM_CODE_DIRS;
-    for (const char *relative : kFromCodeDirs) {
-      if (!*relative) continue;
-      const std::filesystem::path candidate = (dir / relative).lexically_normal();
-      if (is_file(candidate)) return candidate.string();
-    }
+    for (const std::filesystem::path &d : {dir, ec ? dir : real})
+      for (const char *relative : kFromCodeDirs)
+        if (*relative) add((d / relative).lexically_normal());
   }
-  for (const char *candidate : {SAPNET_DEFAULT_MODEL_INSTALLED, SAPNET_DEFAULT_MODEL_SOURCE})
-    if (*candidate && is_file(candidate)) return candidate;
-  throw Error("no bundled default model is installed yet (looked for " +
-              std::string(SAPNET_DEFAULT_MODEL_INSTALLED) + " and " + SAPNET_DEFAULT_MODEL_SOURCE +
+  add(SAPNET_DEFAULT_MODEL_INSTALLED);
+  add(SAPNET_DEFAULT_MODEL_SOURCE);
+  std::string looked;
+  for (const std::filesystem::path &p : candidates) {
+    if (is_file(p)) return p.string();
+    looked += (looked.empty() ? "" : ", ") + p.string();
+  }
+  throw Error("no bundled default model is installed (looked for " + looked +
               "); name a model file explicitly");
 }
 

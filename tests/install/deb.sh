@@ -38,10 +38,12 @@ for f in usr/bin/sapnet "usr/lib/$ma/gstreamer-1.0/libgstsapnet.so" "usr/lib/$ma
 done
 grep -q '^\./usr/local' "$work/contents" && fail "the package installs under /usr/local"
 
-# Unpacked: the plugin from the package's folders loads and derains with the packaged model.
+# Unpacked: the plugin from the package's folders loads and derains with the packaged model. As on
+# Debian 12 (merged /usr), /lib links to usr/lib and the plugin and libraries load through it.
 dpkg-deb -x "$deb" "$work/x"
 usr=$work/x/usr
-export LD_LIBRARY_PATH=$usr/lib/$ma GST_PLUGIN_PATH_1_0=$usr/lib/$ma/gstreamer-1.0
+ln -s usr/lib "$work/x/lib"
+export LD_LIBRARY_PATH=$work/x/lib/$ma GST_PLUGIN_PATH_1_0=$work/x/lib/$ma/gstreamer-1.0
 export GST_REGISTRY_1_0=$work/registry.bin GST_DEBUG=sapnetderain:4 GST_DEBUG_NO_COLOR=1
 unset GST_PLUGIN_PATH SAPNET_MODEL
 gst-launch-1.0 -q videotestsrc num-buffers=1 ! video/x-raw,width=32,height=24 ! sapnetderain stages=1 ! \
