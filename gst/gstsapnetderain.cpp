@@ -14,6 +14,7 @@
 #include "gstsapnetderain.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,9 @@
 #include "engine.h"
 #include "error.h"
 #include "frame_view.h"
+#include "latency_budget.h"
+#include "meta/sapnet_rain_meta.h"
+#include "rain_gate.h"
 #include "temporal_smoother.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_sapnet_derain_debug);
@@ -38,9 +42,17 @@ enum {
   PROP_TILE_OVERLAP,
   PROP_ENABLED,
   PROP_TEMPORAL,
+  PROP_MAX_LATENCY_MS,
+  PROP_SKIP_DRY,
+  PROP_DRY_THRESHOLD,
+  PROP_DRY_FRAMES,
+  PROP_RAIN_META,
   PROP_FRAMES_PROCESSED,
   PROP_AVERAGE_LATENCY_MS,
   PROP_LAST_LATENCY_MS,
+  PROP_CURRENT_STAGES,
+  PROP_RAIN_SCORE,
+  PROP_STATS,
 };
 
 #define DEFAULT_DEVICE "auto"
@@ -49,6 +61,8 @@ enum {
 #define DEFAULT_TILE_SIZE 0
 #define DEFAULT_TILE_OVERLAP -1  // auto: min(32, tile-size / 4)
 #define DEFAULT_ENABLED TRUE
+#define DEFAULT_DRY_THRESHOLD 3.5
+#define DEFAULT_DRY_FRAMES 10
 
 // The property's values are sapnet::Precision's, nicknamed as precision_name() names them.
 static GType sapnet_precision_get_type(void) {
@@ -73,7 +87,14 @@ struct Settings {
   sapnet::Precision precision = DEFAULT_PRECISION;
   int stages = DEFAULT_STAGES;
   int tile_size = DEFAULT_TILE_SIZE, tile_overlap = DEFAULT_TILE_OVERLAP;
-  double temporal = 0.0;  // temporal smoothing strength, 0 = off
+  double temporal = 0.0;      // temporal smoothing strength, 0 = off
+  double max_latency_ms = 0;  // latency budget per frame, 0 = off
+  bool skip_dry = false;      // pass dry frames through
+  double dry_threshold = DEFAULT_DRY_THRESHOLD;
+  int dry_frames = DEFAULT_DRY_FRAMES;
+  bool rain_meta = false;  // measure every frame's rain and attach the meta
+
+  bool measures_rain() const { return skip_dry || rain_meta; }
 
   bool same_model(const Settings &o) const {
     return model_location == o.model_location && device == o.device && precision == o.precision;
@@ -111,8 +132,16 @@ struct DerainState {
   bool model_changed = false;    // model, device or precision changed: rebuild the Engine
   bool options_changed = false;  // stages or tiling changed: apply to the Engine
   bool temporal_gap = false;  // frames went by untouched (enabled=false): start the smoothing anew
-  guint64 frames = 0;
+  bool enabled = DEFAULT_ENABLED;
+  guint64 frames = 0, frames_dry = 0;
   double total_ms = 0, last_ms = 0;
+  double total_stages = 0;  // stages run, summed over the derained frames
+  int current_stages = 0;   // stages run on the last derained frame
+  guint64 stage_falls = 0, stage_climbs = 0;
+  double rain_score = -1;  // the last measured frame's score, -1 before any
+
+  // Set by QoS events (downstream's thread): a frame was late since the last one was derained.
+  std::atomic<bool> qos_late{false};
 
   // Only the streaming thread (and start/stop, serialised with it) touches these.
   std::unique_ptr<sapnet::Engine> engine;
@@ -120,7 +149,25 @@ struct DerainState {
   // The temporal mode: what it carries from frame to frame, forgotten at a discontinuity, a
   // flush (seek) and new caps.
   std::optional<sapnet::TemporalSmoother> smoother;
-  std::string warned_tiling;  // the invalid tiling last warned about
+  std::string warned_tiling;     // the invalid tiling last warned about
+  sapnet::LatencyBudget budget;  // the stages the latency budget allows
+  double budget_ms = 0;          // the budget `budget` was set up for
+  sapnet::RainGate gate;         // skip-dry's memory of dry frames
+  // The frame in flight: the settings it uses and what before_transform measured on it.
+  Settings frame;
+  bool frame_failed = false;    // the Engine could not be (re)built for it: error posted
+  bool frame_gap = false;       // frames went by untouched before it: the smoothing starts anew
+  int frame_stages = 0;         // stages run on it
+  bool frame_measured = false;  // frame_score holds its rain score
+  bool frame_dry = false;       // passed through as dry
+  double frame_score = 0;
+
+  // Forgets what is carried from frame to frame (discontinuity, flush, new caps, start).
+  void forget_history() {
+    if (smoother) smoother->reset();
+    budget.reset();
+    gate.reset();
+  }
 
   // Makes `pending` live; call with `lock` held.
   void commit() {
@@ -257,10 +304,16 @@ static gboolean gst_sapnet_derain_start(GstBaseTransform *trans) {
     s->live = s->pending;
     s->model_changed = s->options_changed = false;
     settings = s->live;
-    s->frames = 0;
-    s->total_ms = s->last_ms = 0;
+    s->frames = s->frames_dry = s->stage_falls = s->stage_climbs = 0;
+    s->total_ms = s->last_ms = s->total_stages = 0;
+    s->current_stages = 0;
+    s->rain_score = -1;
   }
   s->warned_tiling.clear();
+  s->budget_ms = 0;
+  s->budget.set_settings(sapnet::LatencyBudgetSettings{});
+  s->forget_history();
+  s->qos_late = false;
   return build_engine(self, settings, true);
 }
 
@@ -286,8 +339,7 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, Gs
   if (!exact && !GST_VIDEO_INFO_IS_RGB(in_info))
     GST_WARNING_OBJECT(filter, "YUV matrix %d is neither BT.601 nor BT.709: converting as BT.601",
                        int(in_info->colorimetry.matrix));
-  if (GST_SAPNET_DERAIN(filter)->state->smoother)
-    GST_SAPNET_DERAIN(filter)->state->smoother->reset();
+  GST_SAPNET_DERAIN(filter)->state->forget_history();
   GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d (%s)", sapnet::pixel_format_name(f),
                    GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info),
                    sapnet::colorimetry_name(colorimetry));
@@ -312,44 +364,166 @@ static void smooth(DerainState *s, double strength, bool discont, const sapnet::
 }
 
 static gboolean gst_sapnet_derain_sink_event(GstBaseTransform *trans, GstEvent *event) {
-  // A seek flushes: what the temporal mode carries belongs to the old position.
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && GST_SAPNET_DERAIN(trans)->state->smoother)
-    GST_SAPNET_DERAIN(trans)->state->smoother->reset();
+  // A seek flushes: what is carried from frame to frame belongs to the old position.
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
+    GST_SAPNET_DERAIN(trans)->state->forget_history();
   return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->sink_event(trans, event);
+}
+
+// Makes the settings as they are now those of the next frame: the Engine is rebuilt when the
+// model, device or precision changed, reconfigured when stages or tiling did. FALSE (error posted)
+// when that failed.
+static bool prepare_frame(GstSapnetDerain *self) {
+  DerainState *s = self->state;
+  bool rebuild, reconfigure;
+  {
+    // One snapshot: settings changed together are used together.
+    std::lock_guard<std::mutex> g(s->lock);
+    rebuild = s->model_changed || !s->engine;
+    reconfigure = s->options_changed;
+    s->frame_gap = s->temporal_gap;
+    s->model_changed = s->options_changed = s->temporal_gap = false;
+    s->frame = s->live;
+  }
+  if (rebuild) return build_engine(self, s->frame, false);
+  if (reconfigure) return apply_options(self, s->frame);
+  return true;
+}
+
+// The stages for the frame in flight: the most the model and `stages` allow, or fewer when the
+// latency budget says so.
+static int stages_for_frame(GstSapnetDerain *self) {
+  DerainState *s = self->state;
+  const int most = s->frame.stages > 0 ? s->frame.stages : s->engine->network().stages;
+  s->budget.set_most_stages(most);
+  if (s->frame.max_latency_ms != s->budget_ms) {
+    if (s->budget_ms <= 0) {
+      // The base class must not drop frames for lateness it saw before the budget was on.
+      gst_base_transform_update_qos(GST_BASE_TRANSFORM(self), 1.0, -1, 0);
+    }
+    sapnet::LatencyBudgetSettings b;
+    b.budget_ms = s->frame.max_latency_ms;
+    s->budget.set_settings(b);
+    s->budget_ms = b.budget_ms;
+    s->qos_late = false;
+  }
+  return s->frame.max_latency_ms > 0 ? s->budget.stages() : most;
+}
+
+// Tells the application that the latency budget changed the stages (an element message next to
+// a latency message, so that a live pipeline also looks at its latency again).
+static void post_stages_changed(GstSapnetDerain *self, int from, int to, double ms, bool late) {
+  GstStructure *info = gst_structure_new(
+      "sapnetderain-stages", "stages", G_TYPE_INT, to, "previous-stages", G_TYPE_INT, from,
+      "last-latency-ms", G_TYPE_DOUBLE, ms, "max-latency-ms", G_TYPE_DOUBLE,
+      self->state->frame.max_latency_ms, "qos-late", G_TYPE_BOOLEAN, gboolean(late), nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), info));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
+}
+
+// The rain score of `buffer` (the caps' format), or -1 when it cannot be mapped.
+static double measure_rain(GstSapnetDerain *self, GstBuffer *buffer) {
+  GstVideoFilter *filter = GST_VIDEO_FILTER(self);
+  GstVideoFrame frame;
+  if (!filter->negotiated || !gst_video_frame_map(&frame, &filter->in_info, buffer, GST_MAP_READ))
+    return -1;
+  double score = -1;
+  try {
+    score = self->state->engine->rain_score(sapnet::gst::view_of(&frame));
+  } catch (...) {
+    gst_video_frame_unmap(&frame);
+    throw;
+  }
+  gst_video_frame_unmap(&frame);
+  return score;
+}
+
+// Before each frame: the settings it uses, its rain score when measured, and whether it passes
+// through (enabled=false, or dry with skip-dry). Passthrough forwards the buffer itself.
+static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffer *buffer) {
+  auto *self = GST_SAPNET_DERAIN(trans);
+  DerainState *s = self->state;
+  s->frame_measured = s->frame_dry = s->frame_failed = false;
+  bool enabled;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    enabled = s->enabled;
+  }
+  if (!enabled) {
+    gst_base_transform_set_passthrough(trans, TRUE);
+    return;
+  }
+  if (!prepare_frame(self)) {
+    s->frame_failed = true;
+    gst_base_transform_set_passthrough(trans, FALSE);
+    return;
+  }
+  bool dry = false;
+  if (s->frame.measures_rain()) {
+    try {
+      const double score = measure_rain(self, buffer);
+      if (score >= 0) {
+        s->frame_measured = true;
+        s->frame_score = score;
+        if (s->frame.skip_dry) {
+          s->gate.set_settings(
+              sapnet::RainGateSettings{s->frame.dry_threshold, s->frame.dry_frames});
+          dry = !s->gate.update(score);
+        }
+        std::lock_guard<std::mutex> g(s->lock);
+        s->rain_score = score;
+        if (dry) s->frames_dry++;
+      }
+    } catch (const std::exception &e) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Measuring the rain failed: %s", e.what()),
+                        (nullptr));
+      s->frame_failed = true;
+    }
+  }
+  if (!s->frame.skip_dry) s->gate.reset();
+  // The output goes back to raw frames: the smoothing starts anew when deraining resumes.
+  if (dry && s->smoother) s->smoother->reset();
+  s->frame_dry = dry;
+  gst_base_transform_set_passthrough(trans, dry);
 }
 
 static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
                                                        GstVideoFrame *out) {
   auto *self = GST_SAPNET_DERAIN(filter);
   DerainState *s = self->state;
+  if (s->frame_failed) return GST_FLOW_ERROR;
   try {
-    bool rebuild, reconfigure, gap;
-    Settings settings;
-    {
-      // One snapshot: settings changed together are used together.
-      std::lock_guard<std::mutex> g(s->lock);
-      rebuild = s->model_changed || !s->engine;
-      reconfigure = s->options_changed;
-      gap = s->temporal_gap;
-      s->model_changed = s->options_changed = s->temporal_gap = false;
-      settings = s->live;
-    }
-    if (rebuild) {
-      if (!build_engine(self, settings, false)) return GST_FLOW_ERROR;
-    } else if (reconfigure && !apply_options(self, settings)) {
-      return GST_FLOW_ERROR;
-    }
+    const int stages = stages_for_frame(self);
+    if (s->engine->stages() != stages) s->engine->set_stages(stages);
     const auto t0 = std::chrono::steady_clock::now();
     const sapnet::FrameView out_view = sapnet::gst::view_of(out);
     s->engine->process(sapnet::gst::view_of(in), out_view);
-    smooth(s, settings.temporal, gap || GST_BUFFER_FLAG_IS_SET(in->buffer, GST_BUFFER_FLAG_DISCONT),
-           out_view);
+    smooth(s, s->frame.temporal,
+           s->frame_gap || GST_BUFFER_FLAG_IS_SET(in->buffer, GST_BUFFER_FLAG_DISCONT), out_view);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::lock_guard<std::mutex> g(s->lock);
-    s->frames++;
-    s->total_ms += ms;
-    s->last_ms = ms;
+    s->frame_stages = stages;
+    int next = stages;
+    bool late = false;
+    if (s->frame.max_latency_ms > 0) {
+      late = s->qos_late.exchange(false);
+      next = s->budget.update(stages, ms, late);
+    }
+    {
+      std::lock_guard<std::mutex> g(s->lock);
+      s->frames++;
+      s->total_ms += ms;
+      s->last_ms = ms;
+      s->total_stages += stages;
+      s->current_stages = stages;
+      if (next < stages) s->stage_falls++;
+      if (next > stages) s->stage_climbs++;
+    }
+    if (next != stages) {
+      GST_INFO_OBJECT(self, "latency budget %.1f ms: %d -> %d stages (last frame %.1f ms%s)",
+                      s->frame.max_latency_ms, stages, next, ms, late ? ", late" : "");
+      post_stages_changed(self, stages, next, ms, late);
+    }
     return GST_FLOW_OK;
   } catch (const std::exception &e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Deraining failed: %s", e.what()), (nullptr));
@@ -359,15 +533,89 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
   return GST_FLOW_ERROR;
 }
 
+// The rain meta goes on every measured frame, derained or passed through (a passed-through
+// buffer is made writable, which shares its memory: the pixels are not copied).
+static GstFlowReturn gst_sapnet_derain_generate_output(GstBaseTransform *trans,
+                                                       GstBuffer **outbuf) {
+  DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+  const GstFlowReturn ret =
+      GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->generate_output(trans, outbuf);
+  if (ret == GST_FLOW_OK && *outbuf && s->frame_measured) {
+    *outbuf = gst_buffer_make_writable(*outbuf);
+    gst_buffer_add_sapnet_rain_meta(*outbuf, s->frame_score, !s->frame_dry,
+                                    s->frame_dry ? 0 : s->frame_stages);
+    s->frame_measured = false;
+  }
+  return ret;
+}
+
+// With a latency budget, lateness reported by QoS costs stages instead of frames: the base class
+// (which would drop late frames) does not see those QoS events; upstream still does.
+static gboolean gst_sapnet_derain_src_event(GstBaseTransform *trans, GstEvent *event) {
+  DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
+    double budget;
+    {
+      std::lock_guard<std::mutex> g(s->lock);
+      budget = s->live.max_latency_ms;
+    }
+    if (budget > 0) {
+      GstClockTimeDiff diff = 0;
+      gst_event_parse_qos(event, nullptr, nullptr, &diff, nullptr);
+      if (diff > 0) s->qos_late = true;
+      return gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), event);
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->src_event(trans, event);
+}
+
+// A frame may take up to the latency budget here: a live pipeline must allow for it.
+static gboolean gst_sapnet_derain_query(GstBaseTransform *trans, GstPadDirection direction,
+                                        GstQuery *query) {
+  if (!GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->query(trans, direction, query))
+    return FALSE;
+  if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+    double budget;
+    {
+      std::lock_guard<std::mutex> g(s->lock);
+      budget = s->live.max_latency_ms;
+    }
+    if (budget > 0) {
+      gboolean live;
+      GstClockTime min, max;
+      gst_query_parse_latency(query, &live, &min, &max);
+      const auto extra = GstClockTime(budget * GST_MSECOND);
+      gst_query_set_latency(query, live, min + extra,
+                            GST_CLOCK_TIME_IS_VALID(max) ? max + extra : max);
+    }
+  }
+  return TRUE;
+}
+
 static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const GValue *value,
                                            GParamSpec *pspec) {
   auto *self = GST_SAPNET_DERAIN(object);
   DerainState *s = self->state;
   if (prop_id == PROP_ENABLED) {
     // Passthrough forwards buffers untouched, without a copy.
-    gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !g_value_get_boolean(value));
+    const bool enabled = g_value_get_boolean(value);
+    gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !enabled);
     std::lock_guard<std::mutex> g(s->lock);
+    s->enabled = enabled;
     s->temporal_gap = true;
+    return;
+  }
+  if (prop_id == PROP_MAX_LATENCY_MS) {
+    bool changed;
+    {
+      std::lock_guard<std::mutex> g(s->lock);
+      changed = s->pending.max_latency_ms != g_value_get_double(value);
+      s->pending.max_latency_ms = g_value_get_double(value);
+    }
+    // The latency this element adds changed: let the pipeline ask again.
+    if (changed)
+      gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
     return;
   }
   // Written to `pending`; dispatch_properties_changed makes the whole set live at once.
@@ -399,6 +647,18 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
     case PROP_TEMPORAL:
       p.temporal = g_value_get_double(value);
       break;
+    case PROP_SKIP_DRY:
+      p.skip_dry = g_value_get_boolean(value);
+      break;
+    case PROP_DRY_THRESHOLD:
+      p.dry_threshold = g_value_get_double(value);
+      break;
+    case PROP_DRY_FRAMES:
+      p.dry_frames = g_value_get_int(value);
+      break;
+    case PROP_RAIN_META:
+      p.rain_meta = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -420,13 +680,12 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
                                            GParamSpec *pspec) {
   auto *self = GST_SAPNET_DERAIN(object);
   DerainState *s = self->state;
-  if (prop_id == PROP_ENABLED) {
-    g_value_set_boolean(value, !gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(self)));
-    return;
-  }
   std::lock_guard<std::mutex> g(s->lock);
   const Settings &p = s->pending;
   switch (prop_id) {
+    case PROP_ENABLED:
+      g_value_set_boolean(value, s->enabled);
+      break;
     case PROP_MODEL_LOCATION:
       g_value_set_string(value, p.model_location.empty() ? nullptr : p.model_location.c_str());
       break;
@@ -447,6 +706,38 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
       break;
     case PROP_TEMPORAL:
       g_value_set_double(value, p.temporal);
+      break;
+    case PROP_MAX_LATENCY_MS:
+      g_value_set_double(value, p.max_latency_ms);
+      break;
+    case PROP_SKIP_DRY:
+      g_value_set_boolean(value, p.skip_dry);
+      break;
+    case PROP_DRY_THRESHOLD:
+      g_value_set_double(value, p.dry_threshold);
+      break;
+    case PROP_DRY_FRAMES:
+      g_value_set_int(value, p.dry_frames);
+      break;
+    case PROP_RAIN_META:
+      g_value_set_boolean(value, p.rain_meta);
+      break;
+    case PROP_CURRENT_STAGES:
+      g_value_set_int(value, s->current_stages);
+      break;
+    case PROP_RAIN_SCORE:
+      g_value_set_double(value, s->rain_score);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed(
+          value, gst_structure_new(
+                     "sapnetderain-stats", "frames-processed", G_TYPE_UINT64, s->frames,
+                     "frames-passed-dry", G_TYPE_UINT64, s->frames_dry, "average-latency-ms",
+                     G_TYPE_DOUBLE, s->frames ? s->total_ms / s->frames : 0.0, "last-latency-ms",
+                     G_TYPE_DOUBLE, s->last_ms, "current-stages", G_TYPE_INT, s->current_stages,
+                     "average-stages", G_TYPE_DOUBLE, s->frames ? s->total_stages / s->frames : 0.0,
+                     "stage-falls", G_TYPE_UINT64, s->stage_falls, "stage-climbs", G_TYPE_UINT64,
+                     s->stage_climbs, "rain-score", G_TYPE_DOUBLE, s->rain_score, nullptr));
       break;
     case PROP_FRAMES_PROCESSED:
       g_value_set_uint64(value, s->frames);
@@ -539,6 +830,60 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
           "the new frame as it is",
           0.0, 0.95, 0.0, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(
+      gobject_class, PROP_MAX_LATENCY_MS,
+      g_param_spec_double(
+          "max-latency-ms", "Maximum latency",
+          "Latency budget per frame in milliseconds (0 = off). Frames that take longer, or that "
+          "QoS reports late, make the element run fewer stages (down to 1) instead of dropping "
+          "frames; it climbs back one stage at a time when frames leave room. The budget is "
+          "added to the latency the element reports; stage changes are posted as "
+          "\"sapnetderain-stages\" element messages with a latency message",
+          0.0, 600000.0, 0.0, static_cast<GParamFlags>(rw | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(
+      gobject_class, PROP_SKIP_DRY,
+      g_param_spec_boolean(
+          "skip-dry", "Skip dry frames",
+          "Measure each frame's rain score and pass frames through untouched (no copy) once "
+          "dry-frames frames in a row scored under dry-threshold; deraining resumes on the first "
+          "frame over it. Each measured buffer carries a SapnetRainMeta",
+          FALSE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_DRY_THRESHOLD,
+      g_param_spec_double("dry-threshold", "Dry threshold",
+                          "Rain score (8-bit levels) under which a frame counts as dry", 0.0, 255.0,
+                          DEFAULT_DRY_THRESHOLD, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_DRY_FRAMES,
+      g_param_spec_int("dry-frames", "Dry frames",
+                       "Dry frames in a row before skip-dry passes frames through", 0, 100000,
+                       DEFAULT_DRY_FRAMES, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_RAIN_META,
+      g_param_spec_boolean(
+          "rain-meta", "Rain meta",
+          "Measure every frame's rain score (one network stage on a copy shrunk to 128 pixels) "
+          "and attach it as a SapnetRainMeta, also without skip-dry",
+          FALSE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_CURRENT_STAGES,
+      g_param_spec_int("current-stages", "Current stages",
+                       "Stages run on the last derained frame (fewer than stages when the "
+                       "latency budget cut them)",
+                       0, sapnet::kMaxStages, 0, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_RAIN_SCORE,
+      g_param_spec_double("rain-score", "Rain score",
+                          "The last measured frame's rain score in 8-bit levels (-1: none yet; "
+                          "measured with skip-dry or rain-meta)",
+                          -1.0, 255.0, -1.0, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "sapnetderain-stats: frames-processed, frames-passed-dry, "
+                         "average-latency-ms, last-latency-ms, current-stages, average-stages, "
+                         "stage-falls, stage-climbs, rain-score",
+                         GST_TYPE_STRUCTURE, ro));
+  g_object_class_install_property(
       gobject_class, PROP_FRAMES_PROCESSED,
       g_param_spec_uint64("frames-processed", "Frames processed",
                           "Frames derained since the element started", 0, G_MAXUINT64, 0, ro));
@@ -562,6 +907,10 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_derain_set_info);
   GST_BASE_TRANSFORM_CLASS(klass)->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_sink_event);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_frame);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_before_transform);
+  trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_sapnet_derain_generate_output);
+  trans_class->src_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_src_event);
+  trans_class->query = GST_DEBUG_FUNCPTR(gst_sapnet_derain_query);
   gst_type_mark_as_plugin_api(sapnet_precision_get_type(), static_cast<GstPluginAPIFlags>(0));
 }
 

@@ -20,6 +20,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(framelimit, plugin);
   // Registered once the plugin loads, for code that looks the API type up by name.
   sapnet_segmentation_meta_get_info();
+  sapnet_rain_meta_get_info();
   return ok;
 }
 

@@ -2,7 +2,9 @@
 
 #include <torch/cuda.h>
 #include <torch/nn.h>
+#include <torch/nn/functional/pooling.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -312,6 +314,27 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   const FramePlanes in_planes = frame_planes(in);
   decode_frame(in_planes, impl_->host_in);
   encode_frame(impl_->run(), frame_planes(out), &in_planes);
+}
+
+double Engine::rain_score(const FrameView &in) {
+  check_frame(in, "input frame");
+  ThreadScope threads(impl_->threads);
+  impl_->check_memory(in.width, in.height);
+  impl_->ensure_buffers(in.width, in.height);
+  c10::InferenceMode inference;
+  decode_frame(frame_planes(in), impl_->host_in);
+  // Area averaging keeps thin streaks as fainter lines (point sampling would break them into dots).
+  const int step = (std::max(in.width, in.height) + kRainScoreSide - 1) / kRainScoreSide;
+  namespace F = torch::nn::functional;
+  auto small =
+      step <= 1 ? impl_->host_in
+                : F::avg_pool2d(
+                      impl_->host_in,
+                      F::AvgPool2dFuncOptions(step).stride(step).ceil_mode(true).count_include_pad(
+                          false));
+  auto x = small.to(impl_->device, impl_->dtype).contiguous(torch::MemoryFormat::ChannelsLast);
+  auto first = impl_->net->forward_stages(x, 1).front();
+  return (x - first).abs().to(torch::kFloat).mean().item<double>() * 255.0;
 }
 
 void Engine::process_planar(const float *in, float *out, int width, int height) {

@@ -14,6 +14,9 @@
 
 namespace sapnet {
 
+// The long side, in pixels, of the shrunk frame Engine::rain_score looks at.
+constexpr int kRainScoreSide = 128;
+
 struct EngineOptions {
   std::string model_path;      // empty: the bundled default model (see default_model_path())
   std::string device = "cpu";  // parse_device(): "cpu", "cuda", "cuda:N" or "auto"
@@ -44,6 +47,12 @@ class SAPNET_API Engine {
 
   // Derains planar RGB floats (3 x height x width, [0, 1]) into `out` (same shape, unclamped).
   void process_planar(const float *in, float *out, int width, int height);
+
+  // How much rain `in` holds, cheaply: the mean absolute rain layer (the frame minus the first
+  // stage's output) of the frame shrunk by area averaging to at most kRainScoreSide pixels on its
+  // long side, in 8-bit levels. Dry scenes score near 0, streaks and haze higher (the README gives
+  // measured values). Costs one stage on the small frame.
+  double rain_score(const FrameView &in);
 
   void set_stages(int stages);  // 0 = all
   // Throws sapnet::Error for a tile smaller than 16 or an overlap not below half the tile.

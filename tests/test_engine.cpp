@@ -170,6 +170,58 @@ TEST_F(EngineTest, TilesMeetWithoutSeams) {
   EXPECT_THROW(engine_->set_tiling(8, 0), Error);
 }
 
+// The rain score: the network's first-stage rain layer on the frame shrunk to 128 px. It is the
+// mean absolute difference between the shrunk frame and that stage's output, in 8-bit levels, it
+// grows with rain, and it reads every layout alike.
+TEST_F(EngineTest, RainScoreIsTheFirstStagesRainLayerOnTheShrunkFrame) {
+  const int w = 256, h = 192;  // shrunk 2x to 128x96
+  std::vector<uint8_t> clean(size_t(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) clean[(size_t(y) * w + x) * 3 + c] = uint8_t(40 + x / 2 + c * 20);
+  auto rainy = clean;
+  for (int k = 0; k < 60; ++k)  // vertical bright streaks, 2 px wide, 24 long
+    for (int y = (k * 37) % (h - 24), i = 0; i < 24; ++i)
+      for (int dx = 0; dx < 2; ++dx)
+        for (int c = 0; c < 3; ++c) {
+          uint8_t &p = rainy[(size_t(y + i) * w + (k * 53) % (w - 2) + dx) * 3 + c];
+          p = uint8_t(std::min(255, p + 120));
+        }
+  auto view = [&](std::vector<uint8_t> &px) {
+    return FrameView::packed(PixelFormat::kRGB, px.data(), w, h);
+  };
+  const double dry = engine_->rain_score(view(clean)), wet = engine_->rain_score(view(rainy));
+  EXPECT_GT(wet, 2 * dry);
+
+  // The definition, by hand: 2x2 means, one stage, mean |x - stage 1| x 255.
+  auto m = load_model_file(path_);
+  SAPNet net(m.network);
+  load_weights(*net, m.weights);
+  net->eval();
+  torch::NoGradGuard g;
+  auto x = torch::from_blob(rainy.data(), {h, w, 3}, torch::kUInt8)
+               .permute({2, 0, 1})
+               .unsqueeze(0)
+               .to(torch::kFloat)
+               .div(255.0f);
+  x = torch::avg_pool2d(x, 2);
+  const double expected = (x - net->forward_stages(x, 1)[0]).abs().mean().item<double>() * 255;
+  EXPECT_NEAR(wet, expected, 1e-3 * expected);
+
+  // BGRx with padded rows reads the same pixels.
+  std::vector<uint8_t> bgrx(size_t(w * 4 + 8) * h);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        bgrx[size_t(y) * (w * 4 + 8) + x * 4 + (2 - c)] = rainy[(size_t(y) * w + x) * 3 + c];
+  EXPECT_NEAR(
+      engine_->rain_score(FrameView::packed(PixelFormat::kBGRx, bgrx.data(), w, h, w * 4 + 8)), wet,
+      1e-4 * wet);
+  // The early-exit setting does not change it.
+  engine_->set_stages(2);
+  EXPECT_DOUBLE_EQ(engine_->rain_score(view(rainy)), wet);
+}
+
 TEST_F(EngineTest, FrameErrors_n) {
   uint8_t px[12] = {};
   EXPECT_THROW(engine_->process(FrameView::packed(PixelFormat::kRGB, px, 2, 2),

@@ -3,4 +3,5 @@
  * a new meta is one more include here (and one more entry in gst/meta/meson.build's lists). */
 #pragma once
 
+#include "sapnet_rain_meta.h"
 #include "sapnet_segmentation_meta.h"

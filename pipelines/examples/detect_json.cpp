@@ -1,6 +1,7 @@
 /* An analytics app around the sapnet elements: decode a video, derain, detect, segment, and read
  * the results from an appsink: the detections as GstVideoRegionOfInterestMeta, the class map as
- * SapnetSegmentationMeta. Prints one JSON line per frame.
+ * SapnetSegmentationMeta, the rain score as SapnetRainMeta (with --derain-options rain-meta=true).
+ * Prints one JSON line per frame.
  *   c++ -std=c++17 detect_json.cpp -o detect_json $(pkg-config --cflags --libs \
  *       gstreamer-app-1.0 gstreamer-video-1.0 gstreamer-sapnet-meta-1.0)
  *   ./detect_json --input street.avi --detector yolov5n.torchscript \
@@ -82,6 +83,17 @@ std::string segmentation_json(GstBuffer *buffer) {
   return out + "]}";
 }
 
+// The rain meta (sapnetderain with rain-meta=true or skip-dry=true): the frame's rain score and
+// whether it was derained.
+std::string rain_json(GstBuffer *buffer) {
+  const SapnetRainMeta *m = gst_buffer_get_sapnet_rain_meta(buffer);
+  if (!m) return "null";
+  char out[96];
+  std::snprintf(out, sizeof out, "{\"score\":%.4f,\"derained\":%s,\"stages\":%d}", m->score,
+                m->derained ? "true" : "false", m->stages);
+  return out;
+}
+
 std::string pipeline_description(const Options &o) {
   auto opt = [](const gchar *s) { return std::string(s ? s : ""); };
   std::string d = o.input ? "filesrc name=src ! decodebin" : "videotestsrc pattern=ball";
@@ -102,10 +114,11 @@ bool print_frames(GstElement *pipeline) {
     if (GstSample *sample = gst_app_sink_try_pull_sample(sink, GST_SECOND / 10)) {
       GstBuffer *buffer = gst_sample_get_buffer(sample);
       const GstClockTime pts = GST_BUFFER_PTS(buffer);
-      std::printf("{\"frame\":%llu,\"pts\":%s,\"regions\":%s,\"segmentation\":%s}\n",
+      std::printf("{\"frame\":%llu,\"pts\":%s,\"rain\":%s,\"regions\":%s,\"segmentation\":%s}\n",
                   static_cast<unsigned long long>(frame++),
                   GST_CLOCK_TIME_IS_VALID(pts) ? std::to_string(pts).c_str() : "null",
-                  regions_json(buffer).c_str(), segmentation_json(buffer).c_str());
+                  rain_json(buffer).c_str(), regions_json(buffer).c_str(),
+                  segmentation_json(buffer).c_str());
       std::fflush(stdout);
       gst_sample_unref(sample);
       continue;
@@ -143,7 +156,7 @@ int main(int argc, char **argv) {
       {"width", 0, 0, G_OPTION_ARG_INT, &o.width, "Frame width (default 320)", "W"},
       {"height", 0, 0, G_OPTION_ARG_INT, &o.height, "Frame height (default 240)", "H"},
       {"derain-options", 0, 0, G_OPTION_ARG_STRING, &o.derain_options,
-       "More sapnetderain properties, e.g. \"stages=2\"", "P"},
+       "More sapnetderain properties, e.g. \"stages=2 rain-meta=true\"", "P"},
       {"detector-options", 0, 0, G_OPTION_ARG_STRING, &o.detector_options,
        "More sapnetdetect properties, e.g. \"output-format=yolo\"", "P"},
       {"segmenter-options", 0, 0, G_OPTION_ARG_STRING, &o.segmenter_options,

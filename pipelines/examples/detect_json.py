@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """detect_json.cpp in Python: decode a video, derain, detect, segment, and print one JSON line per
-frame with the detections and the class map's pixel counts, read from an appsink.
+frame with the rain score, the detections and the class map's pixel counts, read from an appsink.
 
     python3 detect_json.py --input street.avi --detector det.pt --segmenter seg.pt --frames 10
 
@@ -44,7 +44,10 @@ def frame_json(frame, buffer):
     regions = sapnet_meta.regions(buffer)
     for r in regions:
         r["confidence"] = round(r["confidence"], 4)  # as the C++ example prints it
-    return {"frame": frame, "pts": pts, "regions": regions, "segmentation": segmentation}
+    rain = sapnet_meta.rain(buffer)
+    if rain:
+        rain["score"] = round(rain["score"], 4)
+    return {"frame": frame, "pts": pts, "rain": rain, "regions": regions, "segmentation": segmentation}
 
 
 def main():
@@ -55,7 +58,7 @@ def main():
     p.add_argument("--frames", "-n", type=int, default=10)
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
-    p.add_argument("--derain-options", default="", help='more sapnetderain properties ("stages=2")')
+    p.add_argument("--derain-options", default="", help='more sapnetderain properties ("stages=2 rain-meta=true")')
     p.add_argument("--detector-options", default="", help="more sapnetdetect properties")
     p.add_argument("--segmenter-options", default="", help="more sapnetsegment properties")
     a = p.parse_args()

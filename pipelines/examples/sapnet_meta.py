@@ -1,9 +1,10 @@
-"""Reading the sapnet elements' results from Python (PyGObject): the detections and the class map.
+"""Reading the sapnet elements' results from Python (PyGObject): detections, class map, rain score.
 
 Detections are GStreamer's own GstVideoRegionOfInterestMeta, read through GstVideo's
-introspection (sapnetdetect numbers a buffer's boxes 0..n-1 as their ids). The class map is
-SapnetSegmentationMeta, a C struct that introspection cannot see: it is read with ctypes through
-the plain C accessors of libgstsapnetmeta-1.0 (the library the plugin registers the meta with).
+introspection (sapnetdetect numbers a buffer's boxes 0..n-1 as their ids). The class map
+(SapnetSegmentationMeta) and the rain score (SapnetRainMeta) are C structs that introspection
+cannot see: they are read with ctypes through the plain C accessors of libgstsapnetmeta-1.0 (the
+library the plugin registers the metas with).
 ctypes needs the GstBuffer's address: PyGObject's hash() of a Gst.Buffer is that address, the way
 NVIDIA DeepStream's Python bindings hand buffers to C.
 """
@@ -23,6 +24,11 @@ for _name in ("width", "height", "num_classes"):
     _f.restype, _f.argtypes = ctypes.c_uint, [ctypes.c_void_p]
 _lib.sapnet_segmentation_meta_get_class_map.restype = ctypes.c_void_p
 _lib.sapnet_segmentation_meta_get_class_map.argtypes = [ctypes.c_void_p]
+_lib.gst_buffer_get_sapnet_rain_meta.restype = ctypes.c_void_p
+_lib.gst_buffer_get_sapnet_rain_meta.argtypes = [ctypes.c_void_p]
+for _name, _type in (("score", ctypes.c_double), ("derained", ctypes.c_int), ("stages", ctypes.c_int)):
+    _f = getattr(_lib, "sapnet_rain_meta_get_" + _name)
+    _f.restype, _f.argtypes = _type, [ctypes.c_void_p]
 
 
 class Segmentation:
@@ -45,6 +51,16 @@ def segmentation(buffer):
     height = _lib.sapnet_segmentation_meta_get_height(meta)
     class_map = ctypes.string_at(_lib.sapnet_segmentation_meta_get_class_map(meta), width * height)
     return Segmentation(width, height, _lib.sapnet_segmentation_meta_get_num_classes(meta), class_map)
+
+
+def rain(buffer):
+    """The buffer's rain meta as a dict (score, derained, stages), or None."""
+    meta = _lib.gst_buffer_get_sapnet_rain_meta(hash(buffer))
+    if not meta:
+        return None
+    return {"score": _lib.sapnet_rain_meta_get_score(meta),
+            "derained": bool(_lib.sapnet_rain_meta_get_derained(meta)),
+            "stages": _lib.sapnet_rain_meta_get_stages(meta)}
 
 
 def regions(buffer):

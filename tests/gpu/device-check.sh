@@ -60,7 +60,7 @@ for step in $steps; do
     tests)
       # Every suite that built; the CUDA cases run only where a GPU is (they skip elsewhere).
       run_step "tests" 300 tests.log meson test -C $build --print-errorlogs --no-rebuild \
-        engine model frame gst
+        engine model frame gst gst_video
       grep -E "^(Ok|Fail|Skipped|Timeout):" "$out/tests.log" | tr '\n' ' ' | sed 's/^/tests: /' |
         tee -a "$out/summary.txt"; echo ;;
     bench)

@@ -2,9 +2,10 @@
 
     check_frames.py fixtures|real FRAMES WIDTH HEIGHT OUT.jsonl [OTHER.jsonl]
 
-fixtures: the tiny models of make_fixture_models.cpp: every frame has the detector's fixed box
-(class 2, score 0.8, the middle half of the frame) and the segmenter's map (left half class 0, the
-right quarters 1 and 2). real: YOLOv5n and ESPNet on the street clip: 20 classes, walkers (COCO
+Every frame carries the rain meta (sapnetderain rain-meta=true; 1 stage with the fixtures, 2 with
+the real models). fixtures: the tiny models of make_fixture_models.cpp: every frame has the
+detector's fixed box (class 2, score 0.8, the middle half of the frame) and the segmenter's map
+(left half class 0, the right quarters 1 and 2). real: YOLOv5n and ESPNet on the street clip: 20 classes, walkers (COCO
 class 0) found. With OTHER, both files must describe the same frames (C++ against Python).
 """
 import json
@@ -17,8 +18,11 @@ def load(path):
 
 
 def check(kind, frames, width, height, lines):
+    stages = 1 if kind == "fixtures" else 2
     assert [f["frame"] for f in lines] == list(range(frames)), [f["frame"] for f in lines]
     for f in lines:
+        rain = f["rain"]  # the tests run sapnetderain with rain-meta=true
+        assert rain and rain["derained"] and rain["stages"] == stages and rain["score"] >= 0, rain
         seg = f["segmentation"]
         assert seg and (seg["width"], seg["height"]) == (width, height), seg
         assert sum(seg["pixels"]) == width * height, seg
@@ -41,6 +45,8 @@ def same(a, b):
     assert len(a) == len(b), (len(a), len(b))
     for x, y in zip(a, b):
         assert x["frame"] == y["frame"] and x["pts"] == y["pts"], (x, y)
+        assert x["rain"]["stages"] == y["rain"]["stages"], (x["rain"], y["rain"])
+        assert abs(x["rain"]["score"] - y["rain"]["score"]) < 1e-3, (x["rain"], y["rain"])
         assert x["segmentation"] == y["segmentation"], (x["segmentation"], y["segmentation"])
         assert len(x["regions"]) == len(y["regions"]), (x["regions"], y["regions"])
         for r, s in zip(x["regions"], y["regions"]):

@@ -15,7 +15,7 @@ gst-inspect-1.0 sapnetderain >/dev/null || fail "gst-inspect-1.0 sapnetderain"
 [ "$(pkg-config --modversion gstreamer-sapnet-meta-1.0)" = "$SAPNET_PROJECT_VERSION" ] ||
   fail "gstreamer-sapnet-meta-1.0.pc's version"
 
-# C linkage: a C program adds and reads a segmentation meta through the installed library.
+# C linkage: a C program adds and reads both metas through the installed library.
 cat >"$work/meta.c" <<'C'
 #include <gst/sapnet/sapnetmeta.h>
 int main(void) {
@@ -26,6 +26,9 @@ int main(void) {
   const SapnetSegmentationMeta *m = gst_buffer_get_sapnet_segmentation_meta(b);
   int ok = m && sapnet_segmentation_meta_get_width(m) == 3 && m->class_map[2] == 2 &&
            sapnet_segmentation_meta_get_class_map(m)[4] == 1;
+  gst_buffer_add_sapnet_rain_meta(b, 1.5, TRUE, 2);
+  const SapnetRainMeta *r = gst_buffer_get_sapnet_rain_meta(b);
+  ok = ok && r && sapnet_rain_meta_get_score(r) == 1.5 && r->derained && r->stages == 2;
   gst_buffer_unref(b);
   return ok ? 0 : 1;
 }
@@ -33,12 +36,13 @@ C
 # shellcheck disable=SC2046
 cc -o "$work/meta_c" "$work/meta.c" $(pkg-config --cflags --libs gstreamer-sapnet-meta-1.0) ||
   fail "a C program does not build against the installed metas library"
-"$work/meta_c" || fail "the C program could not read back its segmentation meta"
+"$work/meta_c" || fail "the C program could not read back its metas"
 
 build_example detect_json gstreamer-app-1.0 gstreamer-video-1.0 gstreamer-sapnet-meta-1.0
 "$SAPNET_FIXTURE_MODELS" "$work" || fail "cannot write the fixture models"
 GST_DEBUG=sapnetderain:4 "$work/detect_json" "${video_args[@]}" --detector "$work/detector.pt" \
-  --segmenter "$work/segmenter.pt" --frames 3 --width 160 --height 120 --derain-options stages=1 \
+  --segmenter "$work/segmenter.pt" --frames 3 --width 160 --height 120 \
+  --derain-options "stages=1 rain-meta=true" \
   >"$work/out.jsonl" 2>"$work/err.log" || { cat "$work/err.log"; fail "detect_json failed"; }
 cat "$work/out.jsonl"
 grep -q "model $prefix/share/sapnet/sapnet-default.sapnet" "$work/err.log" ||
@@ -52,7 +56,8 @@ if [ -f "$perception/yolov5n_640.torchscript" ] && [ -f "$perception/espnet_city
   [ ${#video_args[@]} -gt 0 ]; then
   "$work/detect_json" "${video_args[@]}" --detector "$perception/yolov5n_640.torchscript" \
     --detector-options "output-format=yolo input-width=640 input-height=640 resize=letterbox pad-value=114 score-threshold=0.25 nms-threshold=0.45" \
-    --segmenter "$perception/espnet_city_p2q8.torchscript" --frames 2 --derain-options stages=2 \
+    --segmenter "$perception/espnet_city_p2q8.torchscript" --frames 2 \
+    --derain-options "stages=2 rain-meta=true" \
     >"$work/real.jsonl" || fail "detect_json failed with YOLOv5n and ESPNet"
   cat "$work/real.jsonl"
   python3 "$source_dir/tests/install/check_frames.py" real 2 320 240 "$work/real.jsonl" ||

@@ -14,7 +14,7 @@ done
 
 "$SAPNET_FIXTURE_MODELS" "$work" || fail "cannot write the fixture models"
 args=("${video_args[@]}" --detector "$work/detector.pt" --segmenter "$work/segmenter.pt" --frames 3
-  --width 160 --height 120 --derain-options stages=1)
+  --width 160 --height 120 --derain-options "stages=1 rain-meta=true")
 "$python" "$examples/detect_json.py" "${args[@]}" >"$work/py.jsonl" || fail "detect_json.py failed"
 cat "$work/py.jsonl"
 build_example detect_json gstreamer-app-1.0 gstreamer-video-1.0 gstreamer-sapnet-meta-1.0

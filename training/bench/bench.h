@@ -12,6 +12,7 @@ struct BenchCase {
   EngineOptions options;  // options.precision is the precision timed
   int width = 0, height = 0;
   int frames = 1, warmup = 0;
+  double max_latency_ms = 0;  // the element's latency budget (0: none)
 };
 
 struct BenchRow {
@@ -26,6 +27,10 @@ struct BenchRow {
   long long frames_processed = -1;  // the element's own count (warm-up included); -1: n/a
   double average_latency_ms = -1;   // the element's average-latency-ms (warm-up included); -1: n/a
   double peak_mib = -1;             // -1: not measured
+  // With a latency budget: the budget, and the stages the element ran on average and at the end.
+  double budget_ms = 0;
+  double average_stages = -1;
+  int final_stages = -1;
 };
 
 // Throws sapnet::Error when the Engine cannot be built.

@@ -93,7 +93,8 @@ bool element_bench_built() {
 
 BenchRow bench_element(const BenchCase &c) {
   BenchRow row;
-  row.what = "element";
+  row.what = c.max_latency_ms > 0 ? "element+budget" : "element";
+  row.budget_ms = c.max_latency_ms;
   row.size = std::to_string(c.width) + "x" + std::to_string(c.height);
   row.precision = precision_name(c.options.precision);
   if (!element_found()) {
@@ -120,7 +121,7 @@ BenchRow bench_element(const BenchCase &c) {
   GObject *element = G_OBJECT(derain.get());
   gst_util_set_object_arg(element, "device", c.options.device.c_str());
   gst_util_set_object_arg(element, "precision", precision_name(c.options.precision));
-  g_object_set(element, "stages", c.options.stages, nullptr);
+  g_object_set(element, "stages", c.options.stages, "max-latency-ms", c.max_latency_ms, nullptr);
   if (!c.options.model_path.empty())
     g_object_set(element, "model-location", c.options.model_path.c_str(), nullptr);
   Tally tally;
@@ -140,6 +141,15 @@ BenchRow bench_element(const BenchCase &c) {
   g_object_get(element, "frames-processed", &processed, "average-latency-ms",
                &row.average_latency_ms, nullptr);
   row.frames_processed = static_cast<long long>(processed);
+  if (c.max_latency_ms > 0) {
+    GstStructure *stats = nullptr;
+    g_object_get(element, "stats", &stats, nullptr);
+    if (stats) {
+      gst_structure_get_double(stats, "average-stages", &row.average_stages);
+      gst_structure_get_int(stats, "current-stages", &row.final_stages);
+      gst_structure_free(stats);
+    }
+  }
   row.frames_timed = tally.seen - warmup;
   if (row.frames_timed <= 0) throw Error("the element pipeline ended before any timed frame");
   row.ms_per_frame = tally.latency_ms / row.frames_timed;

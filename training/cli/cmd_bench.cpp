@@ -32,6 +32,7 @@ struct BenchArgs {
   ModelOptions model;
   std::vector<std::string> sizes, precisions;
   int frames = 0, warmup = -1;
+  double max_latency_ms = 0;
   bool engine_only = false, element_only = false, json = false;
 };
 
@@ -47,6 +48,11 @@ nlohmann::json row_json(const BenchRow &r) {
   if (r.frames_processed >= 0) j["frames_processed"] = r.frames_processed;
   if (r.average_latency_ms >= 0) j["average_latency_ms"] = r.average_latency_ms;
   if (r.peak_mib >= 0) j["peak_gpu_mib"] = r.peak_mib;
+  if (r.budget_ms > 0) {
+    j["max_latency_ms"] = r.budget_ms;
+    j["average_stages"] = r.average_stages;
+    j["final_stages"] = r.final_stages;
+  }
   return j;
 }
 
@@ -86,6 +92,12 @@ void run_bench(const BenchArgs &args) {
       if (!args.engine_only) {
         std::fprintf(stderr, "bench: element %s %s ...\n", size.str().c_str(), precision.c_str());
         rows.push_back(bench_element(c));
+        if (args.max_latency_ms > 0) {
+          std::fprintf(stderr, "bench: element %s %s, max-latency-ms %g ...\n", size.str().c_str(),
+                       precision.c_str(), args.max_latency_ms);
+          c.max_latency_ms = args.max_latency_ms;
+          rows.push_back(bench_element(c));
+        }
       }
     }
 
@@ -101,17 +113,21 @@ void run_bench(const BenchArgs &args) {
   }
   std::printf("device: %s (%s), %d frames timed after %d warm-up\n", base.device.c_str(),
               device_name.c_str(), frames, warmup);
-  std::printf("%-8s %-10s %-9s %12s %9s %14s\n", "what", "size", "precision", "ms/frame", "fps",
+  std::printf("%-14s %-10s %-9s %12s %9s %14s\n", "what", "size", "precision", "ms/frame", "fps",
               "peak GPU MiB");
   for (const auto &r : rows) {
     if (!r.note.empty()) {
-      std::printf("%-8s %-10s %-9s %s\n", r.what.c_str(), r.size.c_str(), r.precision.c_str(),
+      std::printf("%-14s %-10s %-9s %s\n", r.what.c_str(), r.size.c_str(), r.precision.c_str(),
                   r.note.c_str());
       continue;
     }
     const std::string peak = r.peak_mib >= 0 ? std::to_string(int(r.peak_mib + 0.5)) : "-";
-    std::printf("%-8s %-10s %-9s %12.2f %9.2f %14s\n", r.what.c_str(), r.size.c_str(),
+    std::printf("%-14s %-10s %-9s %12.2f %9.2f %14s", r.what.c_str(), r.size.c_str(),
                 r.precision.c_str(), r.ms_per_frame, r.fps, peak.c_str());
+    if (r.budget_ms > 0)
+      std::printf("   budget %g ms: %.2f stages on average, %d at the end", r.budget_ms,
+                  r.average_stages, r.final_stages);
+    std::printf("\n");
   }
 }
 
@@ -137,6 +153,10 @@ void add_bench(CLI::App &app) {
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--warmup", args->warmup, "Untimed frames first (default: 10 CUDA, 1 CPU)")
       ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--max-latency-ms", args->max_latency_ms,
+                  "Also time the element with this latency budget (its max-latency-ms: fewer "
+                  "stages when frames take longer), next to the element without one")
+      ->check(CLI::Range(0.0, 600000.0));
   auto *eo = cmd->add_flag("--engine-only", args->engine_only, "Skip the GStreamer element rows");
   cmd->add_flag("--element-only", args->element_only, "Skip the Engine rows")->excludes(eo);
   cmd->add_flag("--json", args->json, "Print JSON instead of the table");

@@ -17,5 +17,6 @@ void add_export(CLI::App &app);
 void add_bench(CLI::App &app);
 void add_synth(CLI::App &app);
 void add_eval_video(CLI::App &app);
+void add_rain_score(CLI::App &app);
 
 }  // namespace sapnet::cli
