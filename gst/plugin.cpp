@@ -6,8 +6,10 @@
 #include "gstsapnetderain.h"
 #include "perception/gstsapnetdetect.h"
 #include "perception/gstsapnetsegment.h"
-#include "meta/sapnet_rain_meta.h"
-#include "perception/sapnet_segmentation_meta.h"
+#include "sapnetmeta.h"
+
+// There is no public web page: the origin is the project's README (installed with the package).
+#define SAPNET_PACKAGE_ORIGIN "sapnet project, see its README.md (installed in share/doc/sapnet)"
 
 static gboolean plugin_init(GstPlugin *plugin) {
   gboolean ok = FALSE;
@@ -16,7 +18,7 @@ static gboolean plugin_init(GstPlugin *plugin) {
   ok |= GST_ELEMENT_REGISTER(sapnetdetect, plugin);
   ok |= GST_ELEMENT_REGISTER(sapnetsegment, plugin);
   ok |= GST_ELEMENT_REGISTER(framelimit, plugin);
-  // The API type downstream code looks up by name (sapnet_segmentation_meta.h, sapnet_rain_meta.h).
+  // Registered once the plugin loads, for code that looks the API type up by name.
   sapnet_segmentation_meta_get_info();
   sapnet_rain_meta_get_info();
   return ok;
@@ -25,4 +27,4 @@ static gboolean plugin_init(GstPlugin *plugin) {
 GST_PLUGIN_DEFINE(
     GST_VERSION_MAJOR, GST_VERSION_MINOR, sapnet,
     "Rain removal (SAPNet), rain simulation, and TorchScript detection and segmentation for video",
-    plugin_init, SAPNET_VERSION, "LGPL", "sapnet", "https://github.com/sapnet/sapnet")
+    plugin_init, SAPNET_VERSION, "LGPL", "sapnet", SAPNET_PACKAGE_ORIGIN)

@@ -3,6 +3,8 @@
 // only code that applies them.
 #pragma once
 
+#include "export.h"
+
 namespace sapnet {
 
 enum class YuvMatrix { kBT601, kBT709 };
@@ -17,7 +19,7 @@ struct Colorimetry {
 };
 
 // "bt601-limited", "bt709-full", ...
-const char *colorimetry_name(const Colorimetry &c);
+SAPNET_API const char *colorimetry_name(const Colorimetry &c);
 
 // R, G, B in [0, 1]; Y, U, V as byte levels.
 //   Y = y_offset + y_scale * (kr R + kg G + kb B)
@@ -30,6 +32,6 @@ struct YuvCoefficients {
   float rv, gu, gv, bu;
 };
 
-YuvCoefficients yuv_coefficients(const Colorimetry &c);
+SAPNET_API YuvCoefficients yuv_coefficients(const Colorimetry &c);
 
 }  // namespace sapnet

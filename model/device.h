@@ -5,17 +5,19 @@
 
 #include <string>
 
+#include "export.h"
+
 namespace sapnet {
 
 // The element's `precision` property takes these values in this order.
 enum class Precision { kAuto = 0, kFp32 = 1, kFp16 = 2, kBf16 = 3 };
 
 // "auto", "fp32", "fp16", "bf16".
-const char *precision_name(Precision p);
+SAPNET_API const char *precision_name(Precision p);
 // Throws sapnet::Error for any other name.
-Precision parse_precision(const std::string &name);
+SAPNET_API Precision parse_precision(const std::string &name);
 
-struct Device {
+struct SAPNET_API Device {
   bool cuda = false;
   int index = 0;            // the CUDA device; 0 on the CPU
   std::string str() const;  // "cpu", "cuda:0"
@@ -25,13 +27,13 @@ struct Device {
 // "auto" or "" (CUDA device 0 when this build and machine have one, else the CPU), "cpu", "cuda"
 // (device 0) or "cuda:N". Throws sapnet::Error for an unknown name, or a CUDA device this build
 // or machine does not have, saying which.
-Device parse_device(const std::string &name);
+SAPNET_API Device parse_device(const std::string &name);
 
 // `auto` becomes fp16 on CUDA and fp32 on the CPU; fp16 and bf16 on the CPU throw sapnet::Error
 // (the CPU runs fp32).
-Precision resolve_precision(Precision p, const Device &device);
+SAPNET_API Precision resolve_precision(Precision p, const Device &device);
 
 // True when this build and this machine can run on CUDA.
-bool cuda_available();
+SAPNET_API bool cuda_available();
 
 }  // namespace sapnet

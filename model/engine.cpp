@@ -21,13 +21,6 @@
 #include "cuda_pipeline.h"
 #endif
 
-#ifndef SAPNET_DEFAULT_MODEL_INSTALLED
-#define SAPNET_DEFAULT_MODEL_INSTALLED ""
-#endif
-#ifndef SAPNET_DEFAULT_MODEL_SOURCE
-#define SAPNET_DEFAULT_MODEL_SOURCE ""
-#endif
-
 namespace sapnet {
 namespace {
 
@@ -110,17 +103,6 @@ int shared_network_count() {
   std::lock_guard<std::mutex> lock(cache_mutex);
   drop_expired_locked();
   return static_cast<int>(net_cache.size());
-}
-
-std::string default_model_path() {
-  if (const char *env = std::getenv("SAPNET_MODEL"); env && *env) return env;
-  for (const char *candidate : {SAPNET_DEFAULT_MODEL_INSTALLED, SAPNET_DEFAULT_MODEL_SOURCE}) {
-    std::error_code ec;
-    if (*candidate && std::filesystem::is_regular_file(candidate, ec)) return candidate;
-  }
-  throw Error("no bundled default model is installed yet (looked for " +
-              std::string(SAPNET_DEFAULT_MODEL_INSTALLED) + " and " + SAPNET_DEFAULT_MODEL_SOURCE +
-              "); name a model file explicitly");
 }
 
 // Peak memory of one fp32 forward on the CPU per input pixel (measured: 32 channels, the

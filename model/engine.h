@@ -8,6 +8,7 @@
 #include <string>
 
 #include "device.h"
+#include "export.h"
 #include "frame.h"
 #include "network_config.h"
 
@@ -30,7 +31,7 @@ struct EngineOptions {
   int tile_overlap = 32;
 };
 
-class Engine {
+class SAPNET_API Engine {
  public:
   // Loads the model and moves it to the device. Throws sapnet::Error naming the file and the
   // reason.
@@ -79,11 +80,16 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-// The bundled default model: $SAPNET_MODEL if set, else the installed copy, else the source tree's.
+// The bundled default model: $SAPNET_MODEL if set, else the installed copy (first the one beside
+// the installed library, plugin or command that runs this, so that a DESTDIR or a moved install
+// finds its own; then the one under the configured prefix), else the source tree's.
 // Throws sapnet::Error when none exists.
-std::string default_model_path();
+SAPNET_API std::string default_model_path();
 
 // How many distinct loaded networks Engines share in this process right now.
-int shared_network_count();
+SAPNET_API int shared_network_count();
+
+// The library's version, the project's ("0.1.0"); the soname carries its major number.
+SAPNET_API const char *version();
 
 }  // namespace sapnet

@@ -4,9 +4,11 @@
 #include <stdexcept>
 #include <string>
 
+#include "export.h"
+
 namespace sapnet {
 
-class Error : public std::runtime_error {
+class SAPNET_API Error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

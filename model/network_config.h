@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "export.h"
+
 namespace sapnet {
 
 // The most recurrent stages a model may have (what validate() accepts).
 constexpr int kMaxStages = 16;
 
-struct NetworkConfig {
+struct SAPNET_API NetworkConfig {
   int stages = 6;                              // recurrent stages sharing weights
   int channels = 32;                           // feature width
   std::vector<int> dilations{1, 2, 4, 8, 16};  // one progressive dilated unit per entry

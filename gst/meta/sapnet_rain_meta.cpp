@@ -1,3 +1,4 @@
+// SapnetRainMeta: registration, attaching and the accessors (sapnet_rain_meta.h).
 #include "sapnet_rain_meta.h"
 
 static gboolean rain_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
@@ -17,8 +18,13 @@ static gboolean rain_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *,
 GType sapnet_rain_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar *tags[] = {nullptr};
-  if (g_once_init_enter(&type))
-    g_once_init_leave(&type, gst_meta_api_type_register(SAPNET_RAIN_META_API_NAME, tags));
+  if (g_once_init_enter(&type)) {
+    // An older copy of these metas (a plugin built before the library) may have registered the
+    // name already: share its type rather than fail to register a second one.
+    GType t = g_type_from_name(SAPNET_RAIN_META_API_NAME);
+    if (!t) t = gst_meta_api_type_register(SAPNET_RAIN_META_API_NAME, tags);
+    g_once_init_leave(&type, t);
+  }
   return type;
 }
 
@@ -43,4 +49,22 @@ SapnetRainMeta *gst_buffer_add_sapnet_rain_meta(GstBuffer *buffer, gdouble score
   m->derained = derained;
   m->stages = stages;
   return m;
+}
+
+SapnetRainMeta *gst_buffer_get_sapnet_rain_meta(GstBuffer *buffer) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  return reinterpret_cast<SapnetRainMeta *>(
+      gst_buffer_get_meta(buffer, sapnet_rain_meta_api_get_type()));
+}
+
+gdouble sapnet_rain_meta_get_score(const SapnetRainMeta *meta) {
+  return meta ? meta->score : 0;
+}
+
+gboolean sapnet_rain_meta_get_derained(const SapnetRainMeta *meta) {
+  return meta ? meta->derained : FALSE;
+}
+
+gint sapnet_rain_meta_get_stages(const SapnetRainMeta *meta) {
+  return meta ? meta->stages : 0;
 }

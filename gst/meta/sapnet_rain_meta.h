@@ -1,22 +1,25 @@
-// SapnetRainMeta: how rainy a frame was, as sapnetderain measured it, and what it did with it.
-//
-// sapnetderain attaches it to each buffer it measures (with `skip-dry` or `rain-meta` on): the
-// frame's rain score (Engine::rain_score: the mean absolute rain layer its first stage finds on a
-// copy shrunk to 128 pixels, in 8-bit levels; dry scenes score near 0), whether the frame was
-// derained or passed through as dry, and the stages run. Any copy or transform of the buffer
-// keeps it (the score describes the scene, not the pixels' layout).
-//
-// Reading it downstream (a pad probe, appsink, another element), with only this header:
-// |[
-//   #include "sapnet_rain_meta.h"
-//   const SapnetRainMeta *m = gst_buffer_get_sapnet_rain_meta(buffer);
-//   if (m && !m->derained) { /* a dry frame, passed through untouched */ }
-// ]|
-// The API type is registered by the sapnet plugin under the name "SapnetRainMetaAPI"; the lookup
-// here finds it by name, so code outside the plugin need not link to it.
+/* SapnetRainMeta: how rainy a frame was, as sapnetderain measured it, and what it did with it.
+ *
+ * sapnetderain attaches it to each buffer it measures (with `skip-dry` or `rain-meta` on): the
+ * frame's rain score (Engine::rain_score: the mean absolute rain layer its first stage finds on a
+ * copy shrunk to 128 pixels, in 8-bit levels; dry scenes score near 0), whether the frame was
+ * derained or passed through as dry, and the stages run. Any copy or transform of the buffer
+ * keeps it (the score describes the scene, not the pixels' layout).
+ *
+ * Reading it downstream (a pad probe, appsink, another element); link libgstsapnetmeta-1.0
+ * (pkg-config gstreamer-sapnet-meta-1.0), the library the sapnet plugin registers it with:
+ * |[
+ *   #include <gst/sapnet/sapnetmeta.h>
+ *   const SapnetRainMeta *m = gst_buffer_get_sapnet_rain_meta(buffer);
+ *   if (m && !m->derained) { ... a dry frame, passed through untouched ... }
+ * ]|
+ * The functions have C linkage and take plain pointers, so that other languages reach them too
+ * (Python: ctypes with the buffer's address, see pipelines/examples/sapnet_meta.py). */
 #pragma once
 
 #include <gst/gst.h>
+
+#include "sapnet_meta_export.h"
 
 G_BEGIN_DECLS
 
@@ -24,25 +27,24 @@ G_BEGIN_DECLS
 
 typedef struct {
   GstMeta meta;
-  gdouble score;      // the frame's rain score, 8-bit levels (>= 0)
-  gboolean derained;  // FALSE: passed through untouched (dry, skip-dry on)
-  gint stages;        // recurrent stages run on the frame (0 when passed through)
+  gdouble score;     /* the frame's rain score, 8-bit levels (>= 0) */
+  gboolean derained; /* FALSE: passed through untouched (dry, skip-dry on) */
+  gint stages;       /* recurrent stages run on the frame (0 when passed through) */
 } SapnetRainMeta;
 
-// The meta's API type (0 before the sapnet plugin registered it).
-static inline GType sapnet_rain_meta_api_lookup(void) {
-  return g_type_from_name(SAPNET_RAIN_META_API_NAME);
-}
+/* The meta's API type, registered on first use under SAPNET_RAIN_META_API_NAME. */
+SAPNET_META_API GType sapnet_rain_meta_api_get_type(void);
+SAPNET_META_API const GstMetaInfo *sapnet_rain_meta_get_info(void);
 
-static inline SapnetRainMeta *gst_buffer_get_sapnet_rain_meta(GstBuffer *buffer) {
-  const GType api = sapnet_rain_meta_api_lookup();
-  return api ? (SapnetRainMeta *)gst_buffer_get_meta(buffer, api) : NULL;
-}
+/* The buffer's rain meta, or NULL when it has none. */
+SAPNET_META_API SapnetRainMeta *gst_buffer_get_sapnet_rain_meta(GstBuffer *buffer);
 
-// Inside the plugin: registration and attaching.
-GType sapnet_rain_meta_api_get_type(void);
-const GstMetaInfo *sapnet_rain_meta_get_info(void);
-SapnetRainMeta *gst_buffer_add_sapnet_rain_meta(GstBuffer *buffer, gdouble score, gboolean derained,
-                                                gint stages);
+SAPNET_META_API SapnetRainMeta *gst_buffer_add_sapnet_rain_meta(GstBuffer *buffer, gdouble score,
+                                                                gboolean derained, gint stages);
+
+/* The fields as functions, for bindings that do not lay out C structs (0 for NULL). */
+SAPNET_META_API gdouble sapnet_rain_meta_get_score(const SapnetRainMeta *meta);
+SAPNET_META_API gboolean sapnet_rain_meta_get_derained(const SapnetRainMeta *meta);
+SAPNET_META_API gint sapnet_rain_meta_get_stages(const SapnetRainMeta *meta);
 
 G_END_DECLS

@@ -5,14 +5,16 @@
  * Runs an object detector exported to TorchScript on every frame and attaches one
  * #GstVideoRegionOfInterestMeta per box: its roi_type is the class name (from labels-file, else
  * "class-N") and it carries a "detection" parameter structure with the fields "label" (string),
- * "class-id" (int) and "confidence" (double). Two output styles are understood (output-format):
- * torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict, or scripted torchvision's
- * (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h, objectness, class scores;
- * class-wise NMS is applied here; multi-label=true makes every class of a box above the threshold a
- * candidate, as YOLOv5's evaluation does). Frames are given to the network as RGB in [0, 1],
- * brought to input-width x input-height (0: the frame's size) by resize=stretch or, keeping the
- * aspect ratio, resize=letterbox (scaled to fit, centred, the border filled with pad-value, as
- * YOLOv5 expects), and normalised as (x - mean) / std. Boxes are mapped back to frame pixels.
+ * "class-id" (int) and "confidence" (double); the metas' ids number the boxes of a buffer 0..n-1
+ * (gst_buffer_get_video_region_of_interest_meta_id() then reads box i). Two output styles are
+ * understood (output-format): torchvision's (boxes x1,y1,x2,y2, labels, scores; as a tuple, a dict,
+ * or scripted torchvision's (losses, [dict])) and YOLO's (N x (4 + 1 + classes): cx, cy, w, h,
+ * objectness, class scores; class-wise NMS is applied here; multi-label=true makes every class of a
+ * box above the threshold a candidate, as YOLOv5's evaluation does). Frames are given to the
+ * network as RGB in [0, 1], brought to input-width x input-height (0: the frame's size) by
+ * resize=stretch or, keeping the aspect ratio, resize=letterbox (scaled to fit, centred, the border
+ * filled with pad-value, as YOLOv5 expects), and normalised as (x - mean) / std. Boxes are mapped
+ * back to frame pixels.
  *
  * With overlay=true the boxes are drawn into the frame: a 2-pixel outline in a colour per class and
  * a small filled tab of that colour in the top-left corner (no text; the class is in the meta).
@@ -269,6 +271,9 @@ static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVide
                            std::to_string(s->frame_ids.size()));
   const gint64 image_id =
       s->frame_ids.empty() ? first_id + static_cast<gint64>(frame_no) : s->frame_ids[frame_no];
+  // ROI ids number the boxes of each buffer 0..n-1, so that bindings without meta iteration
+  // (PyGObject) read them with gst_buffer_get_video_region_of_interest_meta_id().
+  gint roi_id = 0;
   for (const sapnet::Detection &d : dets) {
     const std::string name = sapnet::class_name(s->labels, d.class_id);
     const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));
@@ -276,6 +281,7 @@ static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVide
               y1 = static_cast<int>(std::ceil(d.y + d.h));
     GstVideoRegionOfInterestMeta *meta = gst_buffer_add_video_region_of_interest_meta(
         frame->buffer, name.c_str(), x0, y0, x1 - x0, y1 - y0);
+    meta->id = roi_id++;
     gst_video_region_of_interest_meta_add_param(
         meta, gst_structure_new("detection", "label", G_TYPE_STRING, name.c_str(), "class-id",
                                 G_TYPE_INT, d.class_id, "confidence", G_TYPE_DOUBLE,

@@ -1,3 +1,4 @@
+// SapnetSegmentationMeta: registration, attaching and the accessors (sapnet_segmentation_meta.h).
 #include "sapnet_segmentation_meta.h"
 
 #include <cstring>
@@ -27,8 +28,13 @@ static gboolean segmentation_meta_transform(GstBuffer *dest, GstMeta *meta, GstB
 GType sapnet_segmentation_meta_api_get_type(void) {
   static GType type = 0;
   static const gchar *tags[] = {nullptr};
-  if (g_once_init_enter(&type))
-    g_once_init_leave(&type, gst_meta_api_type_register(SAPNET_SEGMENTATION_META_API_NAME, tags));
+  if (g_once_init_enter(&type)) {
+    // An older copy of these metas (a plugin built before the library) may have registered the
+    // name already: share its type rather than fail to register a second one.
+    GType t = g_type_from_name(SAPNET_SEGMENTATION_META_API_NAME);
+    if (!t) t = gst_meta_api_type_register(SAPNET_SEGMENTATION_META_API_NAME, tags);
+    g_once_init_leave(&type, t);
+  }
   return type;
 }
 
@@ -56,4 +62,26 @@ SapnetSegmentationMeta *gst_buffer_add_sapnet_segmentation_meta(GstBuffer *buffe
   m->num_classes = num_classes;
   m->class_map = static_cast<guint8 *>(g_memdup2(class_map, gsize(width) * height));
   return m;
+}
+
+SapnetSegmentationMeta *gst_buffer_get_sapnet_segmentation_meta(GstBuffer *buffer) {
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), nullptr);
+  return reinterpret_cast<SapnetSegmentationMeta *>(
+      gst_buffer_get_meta(buffer, sapnet_segmentation_meta_api_get_type()));
+}
+
+guint sapnet_segmentation_meta_get_width(const SapnetSegmentationMeta *meta) {
+  return meta ? meta->width : 0;
+}
+
+guint sapnet_segmentation_meta_get_height(const SapnetSegmentationMeta *meta) {
+  return meta ? meta->height : 0;
+}
+
+guint sapnet_segmentation_meta_get_num_classes(const SapnetSegmentationMeta *meta) {
+  return meta ? meta->num_classes : 0;
+}
+
+const guint8 *sapnet_segmentation_meta_get_class_map(const SapnetSegmentationMeta *meta) {
+  return meta ? meta->class_map : nullptr;
 }
