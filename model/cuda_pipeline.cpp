@@ -52,6 +52,11 @@ struct CudaPipeline::DevicePlan {
 
 namespace {
 
+// Graphs are captured in thread-local mode: only this thread must avoid unsafe CUDA calls while
+// a graph is captured. In a pipeline, other elements' threads (NVDEC, cudaupload, CUDA buffer
+// pools) keep allocating and copying at the same time, which global mode would make them fail.
+constexpr cudaStreamCaptureMode kCaptureMode = cudaStreamCaptureModeThreadLocal;
+
 // Throws sapnet::Error naming the CUDA call that failed.
 void check_cuda(cudaError_t e, const char *what) {
   if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
@@ -129,7 +134,7 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
     CudnnBenchmarkScope benchmark;
     for (int i = 0; i < 3; ++i) step();
     p.stream.synchronize();
-    p.graph.capture_begin();
+    p.graph.capture_begin({0, 0}, kCaptureMode);
     step();
     p.graph.capture_end();
     p.captured = true;
@@ -171,7 +176,7 @@ void CudaPipeline::process_device(const FrameView &in, const FrameView &out, int
     CudnnBenchmarkScope benchmark;
     for (int i = 0; i < 3; ++i) net_->forward_stages(p.x, p.stages);
     p.stream.synchronize();
-    p.graph.capture_begin();
+    p.graph.capture_begin({0, 0}, kCaptureMode);
     p.y = net_->forward_stages(p.x, p.stages).back();
     p.graph.capture_end();
     p.captured = true;
