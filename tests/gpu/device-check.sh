@@ -32,6 +32,17 @@ else
   evals=(fp32 fp16) limit=0
 fi
 sapnet=$build/training/sapnet
+# The carried Debian packages that install into /lib (libexpat1, libudev1, ...; env.sh puts only
+# /usr/lib on the path): just those the machine lacks, last, so that its own stay in use.
+if [ -d /tmp/gstroot/lib/x86_64-linux-gnu ]; then
+  mkdir -p /tmp/sapnet-extra-libs
+  for so in /tmp/gstroot/lib/x86_64-linux-gnu/*.so.*; do
+    n=$(basename "$so")
+    ldconfig -p | awk '{print $1}' | grep -qx "$n" || ln -sf "$so" "/tmp/sapnet-extra-libs/$n"
+  done
+  export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/tmp/sapnet-extra-libs
+  export LIBRARY_PATH=${LIBRARY_PATH:+$LIBRARY_PATH:}/tmp/sapnet-extra-libs
+fi
 summary() { echo "$*" | tee -a "$out/summary.txt"; }
 # Runs a step with a time limit, its output appended to LOG; says how it went in summary.txt.
 run_step() {

@@ -20,7 +20,7 @@ mkdir -p .device
 cuda_debs=(libgstreamer-plugins-bad1.0-dev libgstreamer-plugins-bad1.0-0 gstreamer1.0-plugins-bad
   libgstreamer-gl1.0-0 libgl-dev libgl1 libglvnd0 libglx0 libegl1 libwayland-client0
   libwayland-cursor0 libwayland-egl1 libwayland-server0 libx11-6 libx11-xcb1 libxcb1 libxau6
-  libxdmcp6 libbsd0 libmd0 libdrm2 libgbm1 libexpat1 gstreamer1.0-plugins-ugly libx264-164)
+  libxdmcp6 libbsd0 libmd0 libdrm2 libgbm1 libexpat1 libudev1 gstreamer1.0-plugins-ugly libx264-164)
 if [ ! -d .device/debs ] || [ -z "$(ls .device/debs 2>/dev/null)" ]; then
   [ -f /var/lib/apt/lists/lock ] || apt-get update -qq
   "$shared/device/fetch-debs.sh" .device/debs libcli11-dev nlohmann-json3-dev libpng-dev libpng16-16 \
