@@ -13,7 +13,7 @@
 #   source .device/env.sh; tests/gpu/device-check.sh
 # Steps can be chosen (default all): tests/gpu/device-check.sh build tests bench eval reference cudamem
 # SAPNET_DEVICE=cpu runs the same steps on this machine's CPU with small sizes, to check the
-# script itself before device time is spent (it uses ./build).
+# script itself before device time is spent (it uses ./build; SAPNET_BUILD names another).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/device-out}
@@ -31,6 +31,7 @@ else
   build=build-gpu sizes=(640x360 1280x720 1920x1080) precisions=(fp32 fp16) frames=100
   evals=(fp32 fp16) limit=0
 fi
+build=${SAPNET_BUILD:-$build}  # e.g. SAPNET_BUILD=build-cuda to try the cudamem step here
 sapnet=$build/training/sapnet
 # The carried Debian packages that install into /lib (libexpat1, libudev1, ...; env.sh puts only
 # /usr/lib on the path): just those the machine lacks, last, so that its own stay in use.
@@ -157,8 +158,9 @@ for step in $steps; do
         done
       fi
       echo "== sapnet bench (element rows, CUDA memory included)" >>"$log"
-      run_step "cudamem bench" 240 cudamem.log "$sapnet" bench --element-only --sizes 1280x720 1920x1080 \
-        --precisions fp16 --frames 50 --device "$device"
+      if [ "$device" = cpu ]; then cm=(--sizes 64x48 --precisions fp32 --frames 1 --warmup 0)
+      else cm=(--sizes 1280x720 1920x1080 --precisions fp16 --frames 50); fi
+      run_step "cudamem bench" 240 cudamem.log "$sapnet" bench --element-only "${cm[@]}" --device "$device"
       grep -E '^element' "$log" | sed 's/^/cudamem: /' | tee -a "$out/summary.txt" ;;
     *) summary "unknown step '$step' (build tests bench eval reference cudamem)"; exit 2 ;;
   esac
