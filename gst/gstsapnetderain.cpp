@@ -10,12 +10,21 @@
  * gst-launch-1.0 filesrc location=rainy.mp4 ! decodebin ! videoconvert ! sapnetderain stages=4 ! \
  *     videoconvert ! x264enc ! mp4mux ! filesink location=derained.mp4
  * ]|
+ *
+ * Builds with GStreamer's CUDA library (gstreamer-cuda-1.0) and a CUDA LibTorch also take and give
+ * `video/x-raw(memory:CUDAMemory)` (NV12, I420, RGBA, BGRA, RGBx, BGRx): frames stay on the GPU,
+ * read and written in place, when the neighbours share the GPU's primary CUDA context (which this
+ * element offers them); otherwise they are copied through system memory.
+ * |[
+ * gst-launch-1.0 videotestsrc ! cudaupload ! sapnetderain ! cudadownload ! autovideosink
+ * ]|
  */
 #include "gstsapnetderain.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +37,9 @@
 #include "meta/sapnet_rain_meta.h"
 #include "rain_gate.h"
 #include "temporal_smoother.h"
+#if SAPNET_GST_CUDA
+#include "cuda_memory.h"
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(gst_sapnet_derain_debug);
 #define GST_CAT_DEFAULT gst_sapnet_derain_debug
@@ -134,6 +146,7 @@ struct DerainState {
   bool temporal_gap = false;  // frames went by untouched (enabled=false): start the smoothing anew
   bool enabled = DEFAULT_ENABLED;
   guint64 frames = 0, frames_dry = 0;
+  guint64 frames_cuda = 0;  // derained in CUDA memory in place (no copy)
   double total_ms = 0, last_ms = 0;
   double total_stages = 0;  // stages run, summed over the derained frames
   int current_stages = 0;   // stages run on the last derained frame
@@ -161,6 +174,13 @@ struct DerainState {
   bool frame_measured = false;  // frame_score holds its rain score
   bool frame_dry = false;       // passed through as dry
   double frame_score = 0;
+  bool frame_copy = false;  // passed through, but the pads differ in memory: copied instead
+
+  // The negotiated memory of each pad (system memory unless this build has the CUDA part).
+  bool in_cuda = false, out_cuda = false;
+#if SAPNET_GST_CUDA
+  std::unique_ptr<sapnet::gst::CudaMemory> cuda;
+#endif
 
   // Forgets what is carried from frame to frame (discontinuity, flush, new caps, start).
   void forget_history() {
@@ -187,10 +207,16 @@ struct _GstSapnetDerain {
 G_DEFINE_TYPE(GstSapnetDerain, gst_sapnet_derain, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE(sapnetderain, "sapnetderain", GST_RANK_NONE, GST_TYPE_SAPNET_DERAIN);
 
+// With the CUDA part, CUDA memory first: where both neighbours offer it, it is preferred.
+#if SAPNET_GST_CUDA
+#define SAPNET_DERAIN_CAPS SAPNET_CUDA_VIDEO_CAPS "; " SAPNET_VIDEO_CAPS
+#else
+#define SAPNET_DERAIN_CAPS SAPNET_VIDEO_CAPS
+#endif
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
-    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
-static GstStaticPadTemplate src_template =
-    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_VIDEO_CAPS));
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_DERAIN_CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(SAPNET_DERAIN_CAPS));
 
 // The reason of an Engine error, without the file name it starts with when that is `path`.
 static std::string reason_of(const std::exception &e, const std::string &path) {
@@ -304,7 +330,7 @@ static gboolean gst_sapnet_derain_start(GstBaseTransform *trans) {
     s->live = s->pending;
     s->model_changed = s->options_changed = false;
     settings = s->live;
-    s->frames = s->frames_dry = s->stage_falls = s->stage_climbs = 0;
+    s->frames = s->frames_dry = s->frames_cuda = s->stage_falls = s->stage_climbs = 0;
     s->total_ms = s->last_ms = s->total_stages = 0;
     s->current_stages = 0;
     s->rain_score = -1;
@@ -321,11 +347,15 @@ static gboolean gst_sapnet_derain_stop(GstBaseTransform *trans) {
   auto *self = GST_SAPNET_DERAIN(trans);
   self->state->engine.reset();
   self->state->smoother.reset();
+#if SAPNET_GST_CUDA
+  self->state->cuda->reset();
+#endif
   return TRUE;
 }
 
-static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, GstVideoInfo *in_info,
-                                           GstCaps *, GstVideoInfo *out_info) {
+static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *incaps,
+                                           GstVideoInfo *in_info, GstCaps *outcaps,
+                                           GstVideoInfo *out_info) {
   sapnet::PixelFormat f;
   if (!sapnet::gst::pixel_format_of(GST_VIDEO_INFO_FORMAT(in_info), &f) ||
       GST_VIDEO_INFO_FORMAT(in_info) != GST_VIDEO_INFO_FORMAT(out_info) ||
@@ -339,10 +369,19 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *, Gs
   if (!exact && !GST_VIDEO_INFO_IS_RGB(in_info))
     GST_WARNING_OBJECT(filter, "YUV matrix %d is neither BT.601 nor BT.709: converting as BT.601",
                        int(in_info->colorimetry.matrix));
-  GST_SAPNET_DERAIN(filter)->state->forget_history();
-  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d (%s)", sapnet::pixel_format_name(f),
-                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info),
-                   sapnet::colorimetry_name(colorimetry));
+  DerainState *s = GST_SAPNET_DERAIN(filter)->state;
+  s->forget_history();
+#if SAPNET_GST_CUDA
+  s->in_cuda = sapnet::gst::caps_have_cuda_memory(incaps);
+  s->out_cuda = sapnet::gst::caps_have_cuda_memory(outcaps);
+#else
+  (void)incaps;
+  (void)outcaps;
+#endif
+  GST_DEBUG_OBJECT(filter, "negotiated %s %dx%d (%s), %s memory in, %s memory out",
+                   sapnet::pixel_format_name(f), GST_VIDEO_INFO_WIDTH(in_info),
+                   GST_VIDEO_INFO_HEIGHT(in_info), sapnet::colorimetry_name(colorimetry),
+                   s->in_cuda ? "CUDA" : "system", s->out_cuda ? "CUDA" : "system");
   return TRUE;
 }
 
@@ -438,19 +477,27 @@ static double measure_rain(GstSapnetDerain *self, GstBuffer *buffer) {
   return score;
 }
 
+// Passthrough forwards the input buffer itself: only right when both pads have the same memory.
+// Otherwise the frame is copied from one memory to the other (frame_copy).
+static void set_passthrough(GstSapnetDerain *self, bool on) {
+  DerainState *s = self->state;
+  s->frame_copy = on && s->in_cuda != s->out_cuda;
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), on && !s->frame_copy);
+}
+
 // Before each frame: the settings it uses, its rain score when measured, and whether it passes
 // through (enabled=false, or dry with skip-dry). Passthrough forwards the buffer itself.
 static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffer *buffer) {
   auto *self = GST_SAPNET_DERAIN(trans);
   DerainState *s = self->state;
-  s->frame_measured = s->frame_dry = s->frame_failed = false;
+  s->frame_measured = s->frame_dry = s->frame_failed = s->frame_copy = false;
   bool enabled;
   {
     std::lock_guard<std::mutex> g(s->lock);
     enabled = s->enabled;
   }
   if (!enabled) {
-    gst_base_transform_set_passthrough(trans, TRUE);
+    set_passthrough(self, true);
     return;
   }
   if (!prepare_frame(self)) {
@@ -484,22 +531,23 @@ static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffe
   // The output goes back to raw frames: the smoothing starts anew when deraining resumes.
   if (dry && s->smoother) s->smoother->reset();
   s->frame_dry = dry;
-  gst_base_transform_set_passthrough(trans, dry);
+  set_passthrough(self, dry);
 }
 
-static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
-                                                       GstVideoFrame *out) {
-  auto *self = GST_SAPNET_DERAIN(filter);
+// One frame through the Engine: `process` derains it (with the stages set), `smooth_output` runs
+// the temporal mode on the result (its argument: start anew); the statistics and the latency
+// budget follow. The same for frames in system memory and in CUDA memory.
+static GstFlowReturn derain(GstSapnetDerain *self, GstBuffer *inbuf,
+                            const std::function<void()> &process,
+                            const std::function<void(bool)> &smooth_output) {
   DerainState *s = self->state;
   if (s->frame_failed) return GST_FLOW_ERROR;
   try {
     const int stages = stages_for_frame(self);
     if (s->engine->stages() != stages) s->engine->set_stages(stages);
     const auto t0 = std::chrono::steady_clock::now();
-    const sapnet::FrameView out_view = sapnet::gst::view_of(out);
-    s->engine->process(sapnet::gst::view_of(in), out_view);
-    smooth(s, s->frame.temporal,
-           s->frame_gap || GST_BUFFER_FLAG_IS_SET(in->buffer, GST_BUFFER_FLAG_DISCONT), out_view);
+    process();
+    smooth_output(s->frame_gap || GST_BUFFER_FLAG_IS_SET(inbuf, GST_BUFFER_FLAG_DISCONT));
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     s->frame_stages = stages;
@@ -532,6 +580,130 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
   }
   return GST_FLOW_ERROR;
 }
+
+static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, GstVideoFrame *in,
+                                                       GstVideoFrame *out) {
+  auto *self = GST_SAPNET_DERAIN(filter);
+  DerainState *s = self->state;
+  const sapnet::FrameView out_view = sapnet::gst::view_of(out);
+  return derain(
+      self, in->buffer, [&] { s->engine->process(sapnet::gst::view_of(in), out_view); },
+      [&](bool anew) { smooth(s, s->frame.temporal, anew, out_view); });
+}
+
+#if SAPNET_GST_CUDA
+// A passed-through frame between pads of different memory: copied (GStreamer's CUDA memory maps
+// to system memory and back).
+static GstFlowReturn copy_frame(GstVideoFilter *filter, GstBuffer *inbuf, GstBuffer *outbuf) {
+  GstVideoFrame in, out;
+  if (!gst_video_frame_map(&in, &filter->in_info, inbuf, GST_MAP_READ)) return GST_FLOW_ERROR;
+  if (!gst_video_frame_map(&out, &filter->out_info, outbuf, GST_MAP_WRITE)) {
+    gst_video_frame_unmap(&in);
+    return GST_FLOW_ERROR;
+  }
+  const gboolean ok = gst_video_frame_copy(&out, &in);
+  gst_video_frame_unmap(&out);
+  gst_video_frame_unmap(&in);
+  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
+}
+
+// With CUDA memory on a pad: frames that are CUDA memory of the Engine's GPU go through the
+// Engine in place (no copy); anything else through GstVideoFilter's system-memory mapping and
+// transform_frame (a copy, said in the debug log), never a wrong frame.
+static GstFlowReturn gst_sapnet_derain_transform(GstBaseTransform *trans, GstBuffer *inbuf,
+                                                 GstBuffer *outbuf) {
+  auto *self = GST_SAPNET_DERAIN(trans);
+  auto *filter = GST_VIDEO_FILTER(trans);
+  DerainState *s = self->state;
+  if (s->frame_copy) return copy_frame(filter, inbuf, outbuf);
+  if ((s->in_cuda || s->out_cuda) && !s->frame_failed && s->engine) {
+    const int d = s->cuda->device();
+    const int w = GST_VIDEO_INFO_WIDTH(&filter->in_info), h = GST_VIDEO_INFO_HEIGHT(&filter->in_info);
+    const bool tiled = s->tile > 0 && (w > s->tile || h > s->tile);
+    if (d >= 0 && s->engine->device() == "cuda:" + std::to_string(d) && !tiled &&
+        s->cuda->can_process(inbuf, outbuf)) {
+      const GstFlowReturn ret = derain(
+          self, inbuf,
+          [&] {
+            s->cuda->process(inbuf, &filter->in_info, outbuf, &filter->out_info,
+                             [&](const sapnet::FrameView &in, const sapnet::FrameView &out,
+                                 const sapnet::DeviceSync &sync) {
+                               s->engine->process_device(in, out, sync);
+                             });
+          },
+          [&](bool anew) {
+            if (s->frame.temporal <= 0) return smooth(s, 0, anew, {});
+            // The temporal mode runs on the CPU: on a system-memory mapping of the output.
+            GstVideoFrame out;
+            if (!gst_video_frame_map(&out, &filter->out_info, outbuf, GST_MAP_READWRITE))
+              throw sapnet::Error("cannot map the output for the temporal mode");
+            try {
+              smooth(s, s->frame.temporal, anew, sapnet::gst::view_of(&out));
+            } catch (...) {
+              gst_video_frame_unmap(&out);
+              throw;
+            }
+            gst_video_frame_unmap(&out);
+          });
+      if (ret == GST_FLOW_OK) {
+        std::lock_guard<std::mutex> g(s->lock);
+        s->frames_cuda++;
+      }
+      return ret;
+    }
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->transform(trans, inbuf, outbuf);
+}
+
+// Caps: each pad may be in system or CUDA memory (CUDA memory only where it can be used: a CUDA
+// device property and a driver); the memory a pad has is kept when the other side allows it.
+static GstCaps *gst_sapnet_derain_transform_caps(GstBaseTransform *trans, GstPadDirection direction,
+                                                 GstCaps *caps, GstCaps *filter) {
+  auto *self = GST_SAPNET_DERAIN(trans);
+  GstPad *other = direction == GST_PAD_SINK ? GST_BASE_TRANSFORM_SRC_PAD(trans)
+                                            : GST_BASE_TRANSFORM_SINK_PAD(trans);
+  GstCaps *templ = gst_pad_get_pad_template_caps(other);
+  GstCaps *out = sapnet::gst::transform_memory_caps(caps, self->state->cuda->enabled(), templ);
+  gst_caps_unref(templ);
+  if (filter) {
+    GstCaps *both = gst_caps_intersect_full(filter, out, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(out);
+    out = both;
+  }
+  GST_LOG_OBJECT(self, "%s %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+                 direction == GST_PAD_SINK ? "sink" : "src", caps, out);
+  return out;
+}
+
+static void gst_sapnet_derain_set_context(GstElement *element, GstContext *context) {
+  GST_SAPNET_DERAIN(element)->state->cuda->set_context(context);
+  GST_ELEMENT_CLASS(gst_sapnet_derain_parent_class)->set_context(element, context);
+}
+
+static gboolean gst_sapnet_derain_propose_allocation(GstBaseTransform *trans, GstQuery *decide,
+                                                     GstQuery *query) {
+  DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+  GstCaps *caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  if (sapnet::gst::caps_have_cuda_memory(caps)) {
+    // In passthrough the base class asks downstream instead.
+    if (gst_base_transform_is_passthrough(trans))
+      return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)
+          ->propose_allocation(trans, decide, query);
+    return s->cuda->propose_allocation(query);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)
+      ->propose_allocation(trans, decide, query);
+}
+
+static gboolean gst_sapnet_derain_decide_allocation(GstBaseTransform *trans, GstQuery *query) {
+  DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+  GstCaps *caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  if (sapnet::gst::caps_have_cuda_memory(caps)) return s->cuda->decide_allocation(query);
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->decide_allocation(trans, query);
+}
+#endif
 
 // The rain meta goes on every measured frame, derained or passed through (a passed-through
 // buffer is made writable, which shares its memory: the pixels are not copied).
@@ -572,6 +744,12 @@ static gboolean gst_sapnet_derain_src_event(GstBaseTransform *trans, GstEvent *e
 // A frame may take up to the latency budget here: a live pipeline must allow for it.
 static gboolean gst_sapnet_derain_query(GstBaseTransform *trans, GstPadDirection direction,
                                         GstQuery *query) {
+#if SAPNET_GST_CUDA
+  // Neighbours ask for a CUDA context: this element's (the GPU's primary context) is shared.
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT &&
+      GST_SAPNET_DERAIN(trans)->state->cuda->handle_context_query(query))
+    return TRUE;
+#endif
   if (!GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->query(trans, direction, query))
     return FALSE;
   if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
@@ -630,6 +808,9 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
     case PROP_DEVICE: {
       const char *v = g_value_get_string(value);
       p.device = v && *v ? v : DEFAULT_DEVICE;
+#if SAPNET_GST_CUDA
+      s->cuda->set_device(p.device);
+#endif
       break;
     }
     case PROP_PRECISION:
@@ -728,7 +909,7 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
     case PROP_RAIN_SCORE:
       g_value_set_double(value, s->rain_score);
       break;
-    case PROP_STATS:
+    case PROP_STATS: {
       g_value_take_boxed(
           value, gst_structure_new(
                      "sapnetderain-stats", "frames-processed", G_TYPE_UINT64, s->frames,
@@ -738,7 +919,12 @@ static void gst_sapnet_derain_get_property(GObject *object, guint prop_id, GValu
                      "average-stages", G_TYPE_DOUBLE, s->frames ? s->total_stages / s->frames : 0.0,
                      "stage-falls", G_TYPE_UINT64, s->stage_falls, "stage-climbs", G_TYPE_UINT64,
                      s->stage_climbs, "rain-score", G_TYPE_DOUBLE, s->rain_score, nullptr));
+#if SAPNET_GST_CUDA
+      gst_structure_set(static_cast<GstStructure *>(g_value_get_boxed(value)),
+                        "frames-in-cuda-memory", G_TYPE_UINT64, s->frames_cuda, nullptr);
+#endif
       break;
+    }
     case PROP_FRAMES_PROCESSED:
       g_value_set_uint64(value, s->frames);
       break;
@@ -881,7 +1067,9 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
       g_param_spec_boxed("stats", "Statistics",
                          "sapnetderain-stats: frames-processed, frames-passed-dry, "
                          "average-latency-ms, last-latency-ms, current-stages, average-stages, "
-                         "stage-falls, stage-climbs, rain-score",
+                         "stage-falls, stage-climbs, rain-score (and frames-in-cuda-memory, "
+                         "derained in GStreamer's CUDA memory without a copy, in builds that "
+                         "take it)",
                          GST_TYPE_STRUCTURE, ro));
   g_object_class_install_property(
       gobject_class, PROP_FRAMES_PROCESSED,
@@ -911,11 +1099,21 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_sapnet_derain_generate_output);
   trans_class->src_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_src_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_sapnet_derain_query);
+#if SAPNET_GST_CUDA
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_sapnet_derain_set_context);
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_caps);
+  trans_class->transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform);
+  trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_propose_allocation);
+  trans_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_decide_allocation);
+#endif
   gst_type_mark_as_plugin_api(sapnet_precision_get_type(), static_cast<GstPluginAPIFlags>(0));
 }
 
 static void gst_sapnet_derain_init(GstSapnetDerain *self) {
   self->state = new DerainState();
+#if SAPNET_GST_CUDA
+  self->state->cuda = std::make_unique<sapnet::gst::CudaMemory>(GST_ELEMENT(self));
+#endif
   // Late frames are dropped through QoS, as GstVideoFilter users expect.
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
 }

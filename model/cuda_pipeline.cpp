@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "error.h"
 #include "tensor_frame.h"
 
 namespace sapnet {
@@ -34,7 +35,32 @@ struct CudaPipeline::Plan {
   }
 };
 
+// The device-memory path's plan: the network's input (a fixed address that frames are decoded
+// into) and its output, captured as one CUDA graph per size and stage count. The frames' own
+// planes are read and written directly, so nothing depends on their addresses or formats.
+struct CudaPipeline::DevicePlan {
+  int width = 0, height = 0, stages = 0;
+  c10::cuda::CUDAStream stream;
+  torch::Tensor x, y;
+  at::cuda::CUDAGraph graph;
+  bool captured = false;
+
+  explicit DevicePlan(c10::cuda::CUDAStream s) : stream(s) {}
+
+  bool fits(int w, int h, int n) const { return w == width && h == height && n == stages; }
+};
+
 namespace {
+
+// Graphs are captured in thread-local mode: only this thread must avoid unsafe CUDA calls while
+// a graph is captured. In a pipeline, other elements' threads (NVDEC, cudaupload, CUDA buffer
+// pools) keep allocating and copying at the same time, which global mode would make them fail.
+constexpr cudaStreamCaptureMode kCaptureMode = cudaStreamCaptureModeThreadLocal;
+
+// Throws sapnet::Error naming the CUDA call that failed.
+void check_cuda(cudaError_t e, const char *what) {
+  if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
+}
 
 // cuDNN's benchmark mode is process-wide: it is on only while a plan warms up (where it picks the
 // algorithms the graph then captures), and the caller's setting is restored after.
@@ -108,7 +134,7 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
     CudnnBenchmarkScope benchmark;
     for (int i = 0; i < 3; ++i) step();
     p.stream.synchronize();
-    p.graph.capture_begin();
+    p.graph.capture_begin({0, 0}, kCaptureMode);
     step();
     p.graph.capture_end();
     p.captured = true;
@@ -119,6 +145,49 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
   // A 4-byte input's alpha is in the downloaded bytes; otherwise out's fourth byte stays.
   copy_from_compact(p.host_out.data_ptr<uint8_t>(), out,
                     bytes_per_pixel(in.format) == 4 && bytes_per_pixel(out.format) == 4);
+}
+
+void CudaPipeline::process_device(const FrameView &in, const FrameView &out, int stages,
+                                  const DeviceSync &sync) {
+  c10::cuda::CUDAGuard device_guard(device_);
+  if (!device_plan_ || !device_plan_->fits(in.width, in.height, stages)) {
+    device_plan_.reset();
+    auto plan = std::make_unique<DevicePlan>(
+        c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device_.index()));
+    plan->width = in.width;
+    plan->height = in.height;
+    plan->stages = stages;
+    plan->x = torch::empty({1, 3, in.height, in.width},
+                           torch::TensorOptions().dtype(dtype_).device(device_).memory_format(
+                               torch::MemoryFormat::ChannelsLast));
+    device_plan_ = std::move(plan);
+  }
+  DevicePlan &p = *device_plan_;
+  c10::cuda::CUDAStreamGuard stream_guard(p.stream);
+  c10::InferenceMode inference;
+  // Whatever the neighbours queued before `ready` (their copies into `in`) comes first.
+  if (sync.ready)
+    check_cuda(cudaStreamWaitEvent(p.stream.stream(), static_cast<cudaEvent_t>(sync.ready), 0),
+               "cudaStreamWaitEvent");
+  // The planes as strided uint8 tensors on the GPU: no copy in, none out.
+  const FramePlanes in_planes = frame_planes(in, device_);
+  decode_frame(in_planes, p.x);
+  if (!p.captured) {
+    CudnnBenchmarkScope benchmark;
+    for (int i = 0; i < 3; ++i) net_->forward_stages(p.x, p.stages);
+    p.stream.synchronize();
+    p.graph.capture_begin({0, 0}, kCaptureMode);
+    p.y = net_->forward_stages(p.x, p.stages).back();
+    p.graph.capture_end();
+    p.captured = true;
+  }
+  p.graph.replay();
+  encode_frame(p.y, frame_planes(out, device_), &in_planes);
+  if (sync.done)
+    check_cuda(cudaEventRecord(static_cast<cudaEvent_t>(sync.done), p.stream.stream()),
+               "cudaEventRecord");
+  else
+    p.stream.synchronize();
 }
 
 size_t cuda_peak_reserved_bytes(const torch::Device &device) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "engine.h"
 #include "frame.h"
 #include "sapnet.h"
 
@@ -23,15 +24,22 @@ class CudaPipeline {
   CudaPipeline &operator=(const CudaPipeline &) = delete;
 
   void process(const FrameView &in, const FrameView &out, int stages);
+  // Frames already in device memory (Engine::process_device): decoded from and encoded into the
+  // planes in place, the network in between replayed as a CUDA graph captured per size and stage
+  // count. `ready` and `done` are cudaEvent_t (or null).
+  void process_device(const FrameView &in, const FrameView &out, int stages,
+                      const DeviceSync &sync);
   // Address of the pinned upload buffer (stable across frames of one size and format).
   const void *staging_buffer() const;
 
  private:
   struct Plan;
+  struct DevicePlan;
   SAPNet net_;
   torch::Device device_;
   torch::ScalarType dtype_;
   std::unique_ptr<Plan> plan_;
+  std::unique_ptr<DevicePlan> device_plan_;
 };
 
 // Peak bytes the CUDA caching allocator has reserved on `device` since the last reset, and the

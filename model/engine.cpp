@@ -316,6 +316,22 @@ void Engine::process(const FrameView &in, const FrameView &out) {
   encode_frame(impl_->run(), frame_planes(out), &in_planes);
 }
 
+void Engine::process_device(const FrameView &in, const FrameView &out, const DeviceSync &sync) {
+  check_frame(in, "input frame");
+  check_frame(out, "output frame");
+  if (in.width != out.width || in.height != out.height)
+    throw Error("input and output frames differ in size");
+  if (impl_->tile > 0 && (in.width > impl_->tile || in.height > impl_->tile))
+    throw Error("process_device: the frame is larger than the tile size; use process()");
+#if SAPNET_WITH_CUDA
+  if (impl_->cuda) return impl_->cuda->process_device(in, out, impl_->stages, sync);
+  throw Error("process_device needs a CUDA Engine (this one runs on " + impl_->device.str() + ")");
+#else
+  (void)sync;
+  throw Error("process_device: this build has no CUDA");
+#endif
+}
+
 double Engine::rain_score(const FrameView &in) {
   check_frame(in, "input frame");
   ThreadScope threads(impl_->threads);

@@ -17,6 +17,13 @@ namespace sapnet {
 // The long side, in pixels, of the shrunk frame Engine::rain_score looks at.
 constexpr int kRainScoreSide = 128;
 
+// CUDA events (cudaEvent_t, passed as void * so that callers need no CUDA header) that order the
+// Engine's own CUDA stream against other work on the GPU. Either may be null.
+struct DeviceSync {
+  void *ready = nullptr;  // the Engine's stream waits for this event before it reads the input
+  void *done = nullptr;   // recorded on the Engine's stream after its last write to the output
+};
+
 struct EngineOptions {
   std::string model_path;      // empty: the bundled default model (see default_model_path())
   std::string device = "cpu";  // parse_device(): "cpu", "cuda", "cuda:N" or "auto"
@@ -44,6 +51,15 @@ class SAPNET_API Engine {
   // `in`; alpha is carried over between 4-byte formats, on every device). Buffers are kept per
   // resolution, so a stream of equal-sized frames allocates none of its own once warm.
   void process(const FrameView &in, const FrameView &out);
+
+  // Derains a frame held in CUDA device memory into another (same size; formats and colorimetries
+  // may differ, as for process()). The views' planes are device pointers of this Engine's GPU,
+  // allocated in the device's primary context (the one the CUDA runtime and LibTorch use), with
+  // any strides: they are read and written in place as strided tensors, without a copy. The work
+  // runs on the Engine's own stream, after sync.ready; the call returns once it is queued, and
+  // sync.done marks its end (without sync.done the call waits for it). Throws sapnet::Error on a
+  // CPU Engine, in a build without CUDA, or when tiling applies to the frame (use process()).
+  void process_device(const FrameView &in, const FrameView &out, const DeviceSync &sync = {});
 
   // Derains planar RGB floats (3 x height x width, [0, 1]) into `out` (same shape, unclamped).
   void process_planar(const float *in, float *out, int width, int height);

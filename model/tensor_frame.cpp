@@ -63,13 +63,17 @@ void encode_yuv(const torch::Tensor &q, const FramePlanes &out) {
 }  // namespace
 
 FramePlanes frame_planes(const FrameView &f) {
+  return frame_planes(f, torch::kCPU);
+}
+
+FramePlanes frame_planes(const FrameView &f, const torch::Device &device) {
   FramePlanes p;
   p.format = f.format;
   p.colorimetry = f.colorimetry;
   p.width = f.width;
   p.height = f.height;
   const int64_t w = f.width, h = f.height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  const auto bytes = torch::TensorOptions().dtype(torch::kUInt8);
+  const auto bytes = torch::TensorOptions().dtype(torch::kUInt8).device(device);
   if (const int bpp = bytes_per_pixel(f.format)) {
     p.packed = torch::from_blob(f.planes[0], {h, w, bpp}, {f.strides[0], bpp, 1}, bytes);
     return p;

@@ -23,6 +23,8 @@ struct FramePlanes {
 
 // Views of a frame's own memory on the CPU, strides as the frame has them.
 FramePlanes frame_planes(const FrameView &frame);
+// The same for a frame whose planes are memory of `device` (e.g. CUDA device pointers).
+FramePlanes frame_planes(const FrameView &frame, const torch::Device &device);
 // Views of compact bytes (see compact_frame_size), e.g. a frame uploaded to the GPU in one copy.
 FramePlanes compact_planes(const torch::Tensor &bytes, PixelFormat format, int width, int height,
                            const Colorimetry &colorimetry = {});

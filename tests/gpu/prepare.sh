@@ -12,10 +12,30 @@ shared=${SAPNET_SHARED_DIR:-../shared}
 [ -d "$shared/device" ] || { echo "prepare: $shared/device is absent" >&2; exit 1; }
 grep -qx '/.device/' .gitignore || { echo "prepare: .gitignore must ignore /.device/" >&2; exit 1; }
 mkdir -p .device
+# sapnetderain on CUDA memory (device-check.sh cudamem): GStreamer's CUDA library with its headers,
+# the nvcodec plugin (cudaupload, cudadownload, nvh264dec, nvh264enc where the GPU has them), its GL
+# library and the GL/X11/Wayland/GBM libraries that one loads, GL's headers (cudaGL.h includes
+# GL/gl.h), h264parse (in the bad plugins) and x264enc to make a test clip (H100 and H200 have no
+# NVENC). About 7 MB of .deb files; the unpacked tree stays on the GPU machine, not here.
+cuda_debs=(libgstreamer-plugins-bad1.0-dev libgstreamer-plugins-bad1.0-0 gstreamer1.0-plugins-bad
+  libgstreamer-gl1.0-0 libgl-dev libgl1 libglvnd0 libglx0 libegl1 libwayland-client0
+  libwayland-cursor0 libwayland-egl1 libwayland-server0 libx11-6 libx11-xcb1 libxcb1 libxau6
+  libxdmcp6 libbsd0 libmd0 libdrm2 libgbm1 libexpat1 libudev1 gstreamer1.0-plugins-ugly libx264-164)
 if [ ! -d .device/debs ] || [ -z "$(ls .device/debs 2>/dev/null)" ]; then
   [ -f /var/lib/apt/lists/lock ] || apt-get update -qq
-  "$shared/device/fetch-debs.sh" .device/debs libcli11-dev nlohmann-json3-dev libpng-dev libpng16-16
+  "$shared/device/fetch-debs.sh" .device/debs libcli11-dev nlohmann-json3-dev libpng-dev libpng16-16 \
+    "${cuda_debs[@]}"
+else
+  missing=()
+  for p in "${cuda_debs[@]}"; do
+    ls .device/debs/"${p}"_*.deb >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "prepare: fetching ${missing[*]}"
+    (cd .device/debs && apt-get download "${missing[@]}" 2>&1 | grep -v -E '^(Get|Fetched)|unsandboxed' || true)
+  fi
 fi
+echo "prepare: .device/debs holds $(du -sh .device/debs | cut -f1) ($(ls .device/debs | wc -l) packages)"
 cp "$shared/device/env.sh" "$shared/device/pytorch_reference.py" .device/
 mkdir -p .device/shared/weights/sapnet-official .device/shared/data/Rain100L
 cp "$shared/weights/sapnet-official/Model11_net_latest.pth" .device/shared/weights/sapnet-official/

@@ -13,6 +13,8 @@ struct BenchCase {
   int width = 0, height = 0;
   int frames = 1, warmup = 0;
   double max_latency_ms = 0;  // the element's latency budget (0: none)
+  // The element between cudaupload and cudadownload, on GStreamer's CUDA memory (RGBA frames).
+  bool cuda_memory = false;
 };
 
 struct BenchRow {
@@ -36,11 +38,16 @@ struct BenchRow {
 // Throws sapnet::Error when the Engine cannot be built.
 BenchRow bench_engine(const BenchCase &c, std::string *device_name);
 
-// Runs `videotestsrc ! sapnetderain ! fakesink` in this process. A row with a note when this build
+// Runs `videotestsrc ! sapnetderain ! fakesink` in this process (with cuda_memory, `videotestsrc !
+// cudaupload ! sapnetderain ! cudadownload ! fakesink`, CUDA memory forced on both of its pads). A row with a note when this build
 // has no GStreamer or the element is not found; throws sapnet::Error when the pipeline fails.
 BenchRow bench_element(const BenchCase &c);
 
 // Whether bench_element can time the element in this build.
 bool element_bench_built();
+
+// Whether this build's sapnetderain takes GStreamer's CUDA memory (its caps say so): then bench
+// adds a row `videotestsrc ! cudaupload ! sapnetderain ! cudadownload ! fakesink`.
+bool element_has_cuda_memory();
 
 }  // namespace sapnet

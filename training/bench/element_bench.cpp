@@ -91,9 +91,40 @@ bool element_bench_built() {
   return true;
 }
 
+bool element_has_cuda_memory() {
+  if (!element_found()) return false;
+  GstElementFactory *factory = gst_element_factory_find("sapnetderain");
+  if (!factory) return false;
+  bool cuda = false;
+  for (const GList *l = gst_element_factory_get_static_pad_templates(factory); l; l = l->next) {
+    GstCaps *caps = gst_static_caps_get(&static_cast<GstStaticPadTemplate *>(l->data)->static_caps);
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+      GstCapsFeatures *f = gst_caps_get_features(caps, i);
+      if (f && gst_caps_features_contains(f, "memory:CUDAMemory")) cuda = true;
+    }
+    gst_caps_unref(caps);
+  }
+  gst_object_unref(factory);
+  return cuda;
+}
+
+// Why the CUDA-memory row cannot run here ("" when it can).
+static std::string cuda_memory_problem(const BenchCase &c) {
+  if (c.options.device == "cpu") return "CUDA memory needs a CUDA device (no GPU here)";
+  for (const char *name : {"cudaupload", "cudadownload"}) {
+    GstElementFactory *f = gst_element_factory_find(name);
+    if (!f)
+      return std::string("no GPU here: ") + name +
+             " is not registered (gstreamer1.0-plugins-bad's nvcodec, which needs a CUDA driver "
+             "and a GPU)";
+    gst_object_unref(f);
+  }
+  return "";
+}
+
 BenchRow bench_element(const BenchCase &c) {
   BenchRow row;
-  row.what = c.max_latency_ms > 0 ? "element+budget" : "element";
+  row.what = c.cuda_memory ? "element+cudamem" : c.max_latency_ms > 0 ? "element+budget" : "element";
   row.budget_ms = c.max_latency_ms;
   row.size = std::to_string(c.width) + "x" + std::to_string(c.height);
   row.precision = precision_name(c.options.precision);
@@ -101,13 +132,21 @@ BenchRow bench_element(const BenchCase &c) {
     row.note = "the sapnetderain element was not found (set GST_PLUGIN_PATH)";
     return row;
   }
+  if (c.cuda_memory) {
+    row.note = cuda_memory_problem(c);
+    if (!row.note.empty()) return row;
+  }
   // At least one warm-up frame: the timed span starts when it leaves the element.
   const int warmup = std::max(1, c.warmup);
-  const std::string launch = "videotestsrc num-buffers=" + std::to_string(warmup + c.frames) +
-                             " ! video/x-raw,format=RGB,width=" + std::to_string(c.width) +
-                             ",height=" + std::to_string(c.height) +
-                             ",framerate=30/1 ! sapnetderain name=derain ! fakesink name=sink "
-                             "sync=false signal-handoffs=true";
+  const std::string size = ",width=" + std::to_string(c.width) +
+                           ",height=" + std::to_string(c.height) + ",framerate=30/1 ! ";
+  const std::string launch =
+      "videotestsrc num-buffers=" + std::to_string(warmup + c.frames) +
+      (c.cuda_memory ? " ! video/x-raw,format=RGBA" + size +
+                           "cudaupload ! video/x-raw(memory:CUDAMemory) ! sapnetderain name=derain "
+                           "! video/x-raw(memory:CUDAMemory) ! cudadownload ! "
+                     : " ! video/x-raw,format=RGB" + size + "sapnetderain name=derain ! ") +
+      "fakesink name=sink sync=false signal-handoffs=true";
   GError *error = nullptr;
   ElementPtr pipeline(gst_parse_launch(launch.c_str(), &error));
   if (!pipeline || error) {

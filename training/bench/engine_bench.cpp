@@ -42,6 +42,10 @@ bool element_bench_built() {
   return false;
 }
 
+bool element_has_cuda_memory() {
+  return false;
+}
+
 BenchRow bench_element(const BenchCase &c) {
   BenchRow row;
   row.what = "element";

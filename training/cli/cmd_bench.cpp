@@ -92,6 +92,13 @@ void run_bench(const BenchArgs &args) {
       if (!args.engine_only) {
         std::fprintf(stderr, "bench: element %s %s ...\n", size.str().c_str(), precision.c_str());
         rows.push_back(bench_element(c));
+        if (element_has_cuda_memory()) {
+          std::fprintf(stderr, "bench: element on CUDA memory %s %s ...\n", size.str().c_str(),
+                       precision.c_str());
+          BenchCase m = c;
+          m.cuda_memory = true;
+          rows.push_back(bench_element(m));
+        }
         if (args.max_latency_ms > 0) {
           std::fprintf(stderr, "bench: element %s %s, max-latency-ms %g ...\n", size.str().c_str(),
                        precision.c_str(), args.max_latency_ms);
@@ -113,16 +120,16 @@ void run_bench(const BenchArgs &args) {
   }
   std::printf("device: %s (%s), %d frames timed after %d warm-up\n", base.device.c_str(),
               device_name.c_str(), frames, warmup);
-  std::printf("%-14s %-10s %-9s %12s %9s %14s\n", "what", "size", "precision", "ms/frame", "fps",
+  std::printf("%-15s %-10s %-9s %12s %9s %14s\n", "what", "size", "precision", "ms/frame", "fps",
               "peak GPU MiB");
   for (const auto &r : rows) {
     if (!r.note.empty()) {
-      std::printf("%-14s %-10s %-9s %s\n", r.what.c_str(), r.size.c_str(), r.precision.c_str(),
+      std::printf("%-15s %-10s %-9s %s\n", r.what.c_str(), r.size.c_str(), r.precision.c_str(),
                   r.note.c_str());
       continue;
     }
     const std::string peak = r.peak_mib >= 0 ? std::to_string(int(r.peak_mib + 0.5)) : "-";
-    std::printf("%-14s %-10s %-9s %12.2f %9.2f %14s", r.what.c_str(), r.size.c_str(),
+    std::printf("%-15s %-10s %-9s %12.2f %9.2f %14s", r.what.c_str(), r.size.c_str(),
                 r.precision.c_str(), r.ms_per_frame, r.fps, peak.c_str());
     if (r.budget_ms > 0)
       std::printf("   budget %g ms: %.2f stages on average, %d at the end", r.budget_ms,
