@@ -17,6 +17,7 @@
 #include "model_file.h"
 #include "run_sapnet.h"
 #include "shared_data.h"
+#include "synthetic_pack.h"
 
 namespace sapnet {
 namespace {
@@ -55,17 +56,7 @@ class DistTrain : public ::testing::Test {
   void SetUp() override {
     exe_ = std::getenv("SAPNET_EXE") ? std::getenv("SAPNET_EXE") : "";
     if (exe_.empty()) GTEST_SKIP() << "SAPNET_EXE is not set";
-    std::vector<RgbImage> images;
-    for (int k = 0; k < 2; ++k) {
-      RgbImage img(48, 40);
-      for (size_t i = 0; i < img.pixels.size(); ++i)
-        img.pixels[i] = static_cast<uint8_t>((i * (5 + k)) % 253);
-      images.push_back(img);
-    }
-    SourceOptions so;
-    so.patch = 16;
-    so.stride = 8;
-    write_pack(dir_ / "data.pack", *make_synthetic_source(images, so, "test"), true);
+    testing::write_synthetic_pack(dir_ / "data.pack");
   }
 
   // A small network whose loss terms are all per-sample means over equal-sized patches (SSIM,

@@ -19,6 +19,7 @@
 #include "export/export.h"
 #include "model_file.h"
 #include "shared_data.h"
+#include "synthetic_pack.h"
 #include "train/trainer.h"
 
 namespace sapnet {
@@ -27,17 +28,7 @@ namespace {
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<RgbImage> images;
-    for (int k = 0; k < 2; ++k) {
-      RgbImage img(48, 40);
-      for (size_t i = 0; i < img.pixels.size(); ++i)
-        img.pixels[i] = static_cast<uint8_t>((i * (5 + k)) % 253);
-      images.push_back(img);
-    }
-    SourceOptions so;
-    so.patch = 16;
-    so.stride = 8;
-    write_pack(dir_ / "data.pack", *make_synthetic_source(images, so, "test"), true);
+    testing::write_synthetic_pack(dir_ / "data.pack");
   }
 
   TrainOptions tiny(const std::string &out) const {
