@@ -66,8 +66,8 @@ class SAPNET_API Engine {
 
   // How much rain `in` holds, cheaply: the mean absolute rain layer (the frame minus the first
   // stage's output) of the frame shrunk by area averaging to at most kRainScoreSide pixels on its
-  // long side, in 8-bit levels. Dry scenes score near 0, streaks and haze higher (the README gives
-  // measured values). Costs one stage on the small frame.
+  // long side, in 8-bit levels. Dry scenes score low (about 3 on a plain street), streaks and haze
+  // higher (the README gives measured values). Costs one stage on the small frame.
   double rain_score(const FrameView &in);
 
   void set_stages(int stages);  // 0 = all
