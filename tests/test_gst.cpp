@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "frame.h"
 #include "frame_view.h"
+#include "gst_frames.h"
 #include "model_file.h"
 #include "rain.h"
 #include "sapnet.h"
@@ -54,15 +55,8 @@ class GstTest : public ::testing::Test {
                                nullptr);
   }
 
-  // A buffer of random bytes laid out as GStreamer lays out `info` (rows padded to 4 bytes).
   static GstBuffer *random_buffer(const GstVideoInfo &info, unsigned seed) {
-    GstBuffer *buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
-    GstMapInfo map;
-    gst_buffer_map(buf, &map, GST_MAP_WRITE);
-    std::mt19937 rng(seed);
-    for (gsize i = 0; i < map.size; ++i) map.data[i] = rng() % 256;
-    gst_buffer_unmap(buf, &map);
-    return buf;
+    return testing::random_video_buffer(info, seed);
   }
 
   // What the Engine makes of the same frame, as bytes of the same layout.

@@ -12,11 +12,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <random>
 #include <set>
 #include <string>
 
 #include "engine.h"
+#include "gst_frames.h"
 
 namespace sapnet {
 namespace {
@@ -131,19 +131,7 @@ TEST_F(GstCuda, CudaMemoryIsOfferedExactlyWhereItCanBeUsed) {
   const bool driver = gst_cuda_load_library();
   EXPECT_EQ(has_cuda_memory(caps), driver) << caps;
   gst_caps_unref(caps);
-  if (!driver)
-    GTEST_SKIP() << "checked that CUDA memory is not offered; " << no_gpu_reason();
-}
-
-// A random frame of `format` in system memory, laid out as GStreamer lays it out.
-GstBuffer *random_frame(const GstVideoInfo &info, unsigned seed) {
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&info), nullptr);
-  GstMapInfo map;
-  gst_buffer_map(buf, &map, GST_MAP_WRITE);
-  std::mt19937 rng(seed);
-  for (gsize i = 0; i < map.size; ++i) map.data[i] = rng() % 256;
-  gst_buffer_unmap(buf, &map);
-  return buf;
+  if (!driver) GTEST_SKIP() << "checked that CUDA memory is not offered; " << no_gpu_reason();
 }
 
 // The largest difference between two frames' visible bytes (each with its own strides).
@@ -196,7 +184,7 @@ void compare(const std::string &description, const std::string &reference, const
   gst_harness_set_src_caps(ref, caps);
   *most = 0;
   for (unsigned i = 0; i < 3; ++i) {
-    GstBuffer *frame = random_frame(info, 7 + i);
+    GstBuffer *frame = testing::random_video_buffer(info, 7 + i);
     ASSERT_EQ(gst_harness_push(ref, gst_buffer_ref(frame)), GST_FLOW_OK);
     ASSERT_EQ(gst_harness_push(tested, frame), GST_FLOW_OK) << description;
     GstBuffer *a = gst_harness_pull(tested);
@@ -224,9 +212,10 @@ TEST_F(GstCuda, CudaUploadDerainDownloadEqualsSystemMemoryPerFormat) {
             derain, format.c_str(), 161, 97, &most, &in_place);
     EXPECT_LE(most, 1);
     EXPECT_EQ(in_place, 3u) << "frames were copied instead of derained in CUDA memory";
-    std::printf("%s: CUDA memory vs system memory, largest difference %d level(s), %d of 3 "
-                "frames in place\n",
-                format.c_str(), most, int(in_place));
+    std::printf(
+        "%s: CUDA memory vs system memory, largest difference %d level(s), %d of 3 "
+        "frames in place\n",
+        format.c_str(), most, int(in_place));
   }
 }
 
