@@ -21,7 +21,7 @@ using testing::run_sapnet;
 
 TEST(Cli, HelpOnEverySubcommand) {
   for (const char *sub :
-       {"", "derain", "eval", "info", "import", "train", "pack", "export", "bench"}) {
+       {"", "derain", "eval", "info", "import", "train", "pack", "export", "bench", "picture"}) {
     auto r = run_sapnet(std::string(sub) + " --help");
     EXPECT_EQ(r.status, 0) << sub << r.out;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << sub;

@@ -20,6 +20,7 @@ void add_bench(CLI::App &app);
 void add_synth(CLI::App &app);
 void add_eval_video(CLI::App &app);
 void add_rain_score(CLI::App &app);
+void add_picture(CLI::App &app);
 
 // The command's arguments (argv[1..]), kept for subcommands that start copies of the command
 // (`train --nproc`).

@@ -52,6 +52,7 @@ int main(int argc, char **argv) {
   sapnet::cli::add_eval_segment(app);
   sapnet::cli::add_eval_video(app);
   sapnet::cli::add_rain_score(app);
+  sapnet::cli::add_picture(app);
   sapnet::cli::add_info(app);
   sapnet::cli::add_import(app);
   sapnet::cli::add_train(app);
