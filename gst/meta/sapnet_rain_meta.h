@@ -2,9 +2,9 @@
  *
  * sapnetderain attaches it to each buffer it measures (with `skip-dry` or `rain-meta` on): the
  * frame's rain score (Engine::rain_score: the mean absolute rain layer its first stage finds on a
- * copy shrunk to 128 pixels, in 8-bit levels; dry scenes score low, rain higher: see the README),
- * whether the frame was derained or passed through as dry, and the stages run. Any copy or transform of the buffer
- * keeps it (the score describes the scene, not the pixels' layout).
+ * copy shrunk to 128 pixels, in 8-bit levels; dry scenes score low, rain higher: see the
+ * README), whether the frame was derained or passed through as dry, and the stages run. Any copy
+ * or transform of the buffer keeps it (the score describes the scene, not the pixels' layout).
  *
  * Reading it downstream (a pad probe, appsink, another element); link libgstsapnetmeta-1.0
  * (pkg-config gstreamer-sapnet-meta-1.0), the library the sapnet plugin registers it with:
