@@ -27,9 +27,7 @@ namespace {
 
 class TrainerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    testing::write_synthetic_pack(dir_ / "data.pack");
-  }
+  void SetUp() override { testing::write_synthetic_pack(dir_ / "data.pack"); }
 
   TrainOptions tiny(const std::string &out) const {
     TrainOptions o;
@@ -102,6 +100,36 @@ TEST_F(TrainerTest, ResumeAfterAnEpochOrMidEpochIsExact) {
   expect_equal(weights("straight"), weights("cut"));
 }
 
+// The first epoch's mean loss from a run's log.jsonl.
+double first_epoch_loss(const std::filesystem::path &dir) {
+  std::ifstream in(dir / "log.jsonl");
+  std::string line;
+  std::getline(in, line);
+  return nlohmann::json::parse(line).at("loss").get<double>();
+}
+
+TEST_F(TrainerTest, Bf16MixedPrecisionIsCloseToFp32AndRecorded) {
+  ASSERT_EQ(train(tiny("fp32")), 0);
+  auto mixed = tiny("bf16");
+  mixed.precision = Precision::kBf16;
+  ASSERT_EQ(train(mixed), 0);
+  // The same weights and batches: bf16 arithmetic changes the loss (autocast took effect), but
+  // only a little.
+  const double full = first_epoch_loss(dir_ / "fp32"), half = first_epoch_loss(dir_ / "bf16");
+  EXPECT_NE(full, half);
+  EXPECT_NEAR(half, full, 0.02 * std::abs(full));
+  for (const auto &[name, w] : weights("bf16"))
+    EXPECT_EQ(w.scalar_type(), torch::kFloat) << name << ": the weights stay fp32";
+  auto m = load_model_file(dir_ / "bf16/model.sapnet");
+  EXPECT_EQ(m.metadata["phases"].back()["precision"], "bf16");
+  // A resumed run keeps its precision.
+  auto more = tiny("bf16");
+  more.resume = true, more.epochs = 3, more.given = {"epochs"};
+  ASSERT_EQ(train(more), 0);
+  EXPECT_EQ(load_model_file(dir_ / "bf16/model.sapnet").metadata["phases"].back()["precision"],
+            "bf16");
+}
+
 TEST_F(TrainerTest, BadRequests_n) {
   auto o = tiny("bad");
   o.packed.clear();
@@ -109,6 +137,9 @@ TEST_F(TrainerTest, BadRequests_n) {
   auto r = tiny("never-ran");
   r.resume = true;
   EXPECT_THROW(train(r), Error);  // nothing to resume
+  auto h = tiny("fp16");
+  h.precision = Precision::kFp16;
+  EXPECT_THROW(train(h), Error);  // fp16 would need loss scaling
   TrainOptions a;
   EXPECT_THROW(apply_ablation("M9", a), Error);
   apply_ablation("M2", a);

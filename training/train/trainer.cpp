@@ -24,6 +24,7 @@
 #include "data/image.h"
 #include "data/paired_folder.h"
 #include "data/patch_source.h"
+#include "device.h"
 #include "distributed/grad_buckets.h"
 #include "distributed/process_group.h"
 #include "engine.h"
@@ -33,6 +34,7 @@
 #include "model_file.h"
 #include "sapnet.h"
 #include "torch_device.h"
+#include "train/autocast_scope.h"
 #include "train/losses.h"
 #include "train/plot.h"
 #include "train/progress.h"
@@ -175,7 +177,8 @@ nlohmann::json options_to_json(const TrainOptions &o) {
           {"milestones", o.milestones},
           {"steps_per_epoch", o.steps_per_epoch},
           {"seed", o.seed},
-          {"device", o.device}};
+          {"device", o.device},
+          {"precision", precision_name(o.precision)}};
 }
 
 void options_from_json(const nlohmann::json &j, TrainOptions &o) {
@@ -192,6 +195,7 @@ void options_from_json(const nlohmann::json &j, TrainOptions &o) {
   take("seg_backbone", o.seg_backbone), take("epochs", o.epochs), take("batch", o.batch);
   take("lr", o.lr), take("gamma", o.gamma), take("milestones", o.milestones);
   take("steps_per_epoch", o.steps_per_epoch), take("seed", o.seed), take("device", o.device);
+  if (j.contains("precision")) o.precision = parse_precision(j.at("precision").get<std::string>());
 }
 
 // A dataset or file as a model card names it: its last path component, never a machine's path.
@@ -410,6 +414,9 @@ void Trainer::setup_losses() {
 }
 
 void Trainer::setup_model() {
+  if (o_.precision != Precision::kFp32 && o_.precision != Precision::kBf16)
+    throw Error(std::string("--precision ") + precision_name(o_.precision) +
+                ": training runs fp32 or bf16 (fp16 would need loss scaling)");
   if (!o_.stage_weights.empty() && int(o_.stage_weights.size()) != o_.network.stages)
     throw Error("--stage-weights has " + std::to_string(o_.stage_weights.size()) +
                 " weight(s) for a " + std::to_string(o_.network.stages) + "-stage network");
@@ -433,7 +440,13 @@ void Trainer::setup_model() {
 torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor &clean,
                                  nlohmann::json &terms, torch::Tensor *output) {
   // The paper's loss on the last stage; with --stage-weights, on every weighted exit.
-  const std::vector<torch::Tensor> outs = net_->forward_stages(rainy);
+  std::vector<torch::Tensor> outs;
+  {
+    const AutocastScope mixed(device_.type(), torch::kBFloat16, o_.precision == Precision::kBf16);
+    outs = net_->forward_stages(rainy);
+  }
+  // The losses in fp32: SSIM's variances (E[x^2] - E[x]^2) cancel too much in bf16.
+  for (auto &out : outs) out = out.to(torch::kFloat);
   if (output) *output = outs.back().detach();
   auto total = torch::zeros({}, outs.back().options());
   auto add = [&](const char *name, double w, const torch::Tensor &v) {
