@@ -2,16 +2,17 @@
 # Issue 12's check on the GPU machine (an H100 or H200), in one call: build against the machine's
 # CUDA LibTorch, the CUDA tests, `sapnet bench` (Engine and element; 640x360, 1280x720, 1920x1080;
 # fp32 and fp16), `sapnet eval` of Rain100L on CUDA in fp32 and fp16, and in the same run the
-# same network in plain PyTorch (../shared/device/pytorch_reference.py), and issue 16's check of
+# same network in plain PyTorch (../shared/device/pytorch_reference.py), training steps per second
+# in fp32 and bf16 (train: `sapnet train --benchmark` on Rain100L's pairs), and issue 16's check of
 # sapnetderain on GStreamer's CUDA memory (cudamem: test_gst_cuda, i.e. `cudaupload ! sapnetderain !
 # cudadownload` against system memory per format; decode -> derain (-> encode) in CUDA memory
 # against system memory in frames per second; bench's element+cudamem rows). Results land in $OUT
 # (at most 8 files come back): summary.txt, gpu.txt, build.log, tests.log, bench.json,
-# eval.json, pytorch.json, cudamem.log.
+# eval.json, pytorch.json, cudamem.log (train's lines go to summary.txt).
 #
 # Prepare here first: tests/gpu/prepare.sh. Then, as the device call's command (carry .device):
 #   source .device/env.sh; tests/gpu/device-check.sh
-# Steps can be chosen (default all): tests/gpu/device-check.sh build tests bench eval reference cudamem
+# Steps can be chosen (default all): tests/gpu/device-check.sh build tests bench eval reference train cudamem
 # SAPNET_DEVICE=cpu runs the same steps on this machine's CPU with small sizes, to check the
 # script itself before device time is spent (it uses ./build; SAPNET_BUILD names another).
 set -uo pipefail
@@ -19,17 +20,17 @@ cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/device-out}
 mkdir -p "$out"
 device=${SAPNET_DEVICE:-cuda}
-steps=${*:-build tests bench eval reference cudamem}
+steps=${*:-build tests bench eval reference train cudamem}
 data=.device/shared
 weights=$data/weights/sapnet-official/Model11_net_latest.pth
 if [ "$device" = cpu ]; then
-  build=build sizes=(320x240) precisions=(fp32) frames=3 evals=(fp32) limit=4
+  build=build sizes=(320x240) precisions=(fp32) frames=3 evals=(fp32) limit=4 train=(--patch 32 --batch 2)
   py=/usr/bin/python3; [ -x /opt/torch-cuda/bin/python ] && py=/opt/torch-cuda/bin/python
   export SAPNET_PYTHON=${SAPNET_PYTHON:-$py}
   data=${SAPNET_SHARED_DIR:-../shared}; weights=$data/weights/sapnet-official/Model11_net_latest.pth
 else
   build=build-gpu sizes=(640x360 1280x720 1920x1080) precisions=(fp32 fp16) frames=100
-  evals=(fp32 fp16) limit=0
+  evals=(fp32 fp16) limit=0 train=(--patch 96 --batch 16 --benchmark-steps 50)
 fi
 build=${SAPNET_BUILD:-$build}  # e.g. SAPNET_BUILD=build-cuda to try the cudamem step here
 sapnet=$build/training/sapnet
@@ -107,6 +108,17 @@ for step in $steps; do
       refargs=("$weights" --sizes "$(IFS=,; echo "${sizes[*]}")" --device "$device" --json)
       [ "$device" = cpu ] && refargs+=(--frames 2 --no-compile)
       run_step "pytorch reference" 300 pytorch.json "${SAPNET_PYTHON:-python3}" "$ref" "${refargs[@]}" ;;
+    train)
+      # The candidate's training step (6 stages, loss on every exit), fp32 against bf16 autocast.
+      [ -d "$data/data/Rain100L" ] || { summary "train: $data/data/Rain100L is absent (tests/gpu/prepare.sh)"; continue; }
+      for p in fp32 bf16; do
+        line=$(timeout 180 "$sapnet" train --paired "$data/data/Rain100L" --stages 6 --w-seg 0 --w-l1 1 \
+          --stage-weights 0.1 0.1 0.2 0.5 0.5 1 "${train[@]}" --benchmark --benchmark-procs 1 --json \
+          --device "$device" --precision $p -o /tmp/sapnet-train-bench 2>/tmp/sapnet-train-bench.err)
+        rc=$?
+        summary "train $p: exit $rc ${line:-no result}"
+        [ $rc = 0 ] || tail -3 /tmp/sapnet-train-bench.err | tee -a "$out/summary.txt"
+      done ;;
     cudamem)
       log=$out/cudamem.log
       if ! grep -q 'SAPNET_GST_CUDA=1' $build/compile_commands.json 2>/dev/null; then
@@ -162,7 +174,7 @@ for step in $steps; do
       else cm=(--sizes 1280x720 1920x1080 --precisions fp16 --frames 50); fi
       run_step "cudamem bench" 240 cudamem.log "$sapnet" bench --element-only "${cm[@]}" --device "$device"
       grep -E '^element' "$log" | sed 's/^/cudamem: /' | tee -a "$out/summary.txt" ;;
-    *) summary "unknown step '$step' (build tests bench eval reference cudamem)"; exit 2 ;;
+    *) summary "unknown step '$step' (build tests bench eval reference train cudamem)"; exit 2 ;;
   esac
 done
 summary "device-check: done; results in $out"
