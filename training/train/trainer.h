@@ -44,8 +44,8 @@ struct TrainOptions {
   size_t steps_per_epoch = 0;  // 0: one pass over the patches
   uint64_t seed = 0;
   std::string device = "cpu";
-  // kFp32, or kBf16: the forward pass under autocast (about twice the steps per second on CPUs
-  // with AVX512-BF16 and on recent GPUs); weights, gradients, optimizer and losses stay fp32.
+  // kFp32, or kBf16: the forward pass under autocast (1.4 to 1.7 times the steps per second on a
+  // CPU with AVX512-BF16); weights, gradients, optimizer and losses stay fp32.
   Precision precision = Precision::kFp32;
   int threads = 0;
 
