@@ -91,7 +91,8 @@ std::vector<torch::Tensor> SAPNetImpl::forward_stages(const torch::Tensor &rainy
               rainy.sizes());
   if (stages <= 0 || stages > config_.stages) stages = config_.stages;
   const auto n = rainy.size(0), h = rainy.size(2), w = rainy.size(3);
-  auto opts = rainy.options();
+  // The state follows the input's layout, so a channels-last input stays channels-last throughout.
+  auto opts = rainy.options().memory_format(rainy.suggest_memory_format());
   auto hidden = torch::zeros({n, config_.channels, h, w}, opts);
   auto cell = torch::zeros({n, config_.channels, h, w}, opts);
   auto x = rainy;

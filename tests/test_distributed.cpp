@@ -241,6 +241,24 @@ TEST(GradientBuckets, GradientsAreViewsAveragedInPlace) {
     EXPECT_TRUE(at::allclose(params[i].grad(), 2 * single[i])) << i;
 }
 
+TEST(GradientBuckets, ChannelsLastParametersKeepTheirLayoutAndTheirBucket) {
+  // The trainer keeps convolution weights channels-last; their bucket views must share those
+  // strides, or each backward would hand back a fresh gradient to copy into the bucket.
+  at::manual_seed(2);
+  auto weight = at::randn({4, 3, 3, 3}).contiguous(at::MemoryFormat::ChannelsLast);
+  std::vector<at::Tensor> params = {weight.requires_grad_(), at::randn({4}).requires_grad_()};
+  GradientBuckets buckets(params, 1e6);
+  auto x = at::randn({2, 3, 8, 8}).contiguous(at::MemoryFormat::ChannelsLast);
+  at::conv2d(x, params[0], params[1], 1, 1).pow(2).sum().backward();
+  EXPECT_TRUE(params[0].grad().is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_EQ(params[0].grad().data_ptr(), buckets.buckets()[0].data_ptr());
+  // The gradient is right whatever the layout: the same as from a plain NCHW copy.
+  auto plain = params[0].detach().contiguous().requires_grad_();
+  auto bias = params[1].detach().clone().requires_grad_();
+  at::conv2d(x.contiguous(), plain, bias, 1, 1).pow(2).sum().backward();
+  EXPECT_TRUE(at::allclose(params[0].grad(), plain.grad(), 1e-4, 1e-5));
+}
+
 TEST(GradientBuckets, BroadcastGivesEveryRankRank0sWeights) {
   std::vector<at::Tensor> params = {at::randn({3, 3}).requires_grad_(),
                                     at::randn({7}).requires_grad_()};

@@ -31,7 +31,12 @@ GradientBuckets::GradientBuckets(const std::vector<at::Tensor> &params, double b
     int64_t offset = 0;
     for (size_t i = spans[b].first; i < spans[b].second; ++i) {
       const int64_t k = params_[i].numel();
-      views_.push_back(bucket.narrow(0, offset, k).view(params_[i].sizes()));
+      // The parameter's own strides (channels-last included), so that autograd accumulates into
+      // the view instead of replacing it with a gradient of the parameter's layout.
+      const at::Tensor &p = params_[i];
+      if (!p.is_non_overlapping_and_dense())
+        throw Error("gradient buckets: a parameter is not dense in memory");
+      views_.push_back(bucket.narrow(0, offset, k).as_strided(p.sizes(), p.strides()));
       offset += k;
     }
     if (extra > 0) extras_ = bucket.narrow(0, offset, extra);

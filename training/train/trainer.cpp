@@ -434,6 +434,11 @@ void Trainer::setup_model() {
     }
   }
   net_->to(device_);
+  // Channels-last, as in the Engine: oneDNN's and cuDNN's fast layout (4-11% more bf16 steps/s
+  // on this project's CPU, fp32 the same within noise). Adam's state, created from the parameters,
+  // follows it.
+  for (auto &p : net_->parameters())
+    if (p.dim() == 4) p.set_data(p.data().contiguous(torch::MemoryFormat::ChannelsLast));
   opt_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(o_.lr));
 }
 
@@ -443,7 +448,7 @@ torch::Tensor Trainer::step_loss(const torch::Tensor &rainy, const torch::Tensor
   std::vector<torch::Tensor> outs;
   {
     const AutocastScope mixed(device_.type(), torch::kBFloat16, o_.precision == Precision::kBf16);
-    outs = net_->forward_stages(rainy);
+    outs = net_->forward_stages(rainy.contiguous(torch::MemoryFormat::ChannelsLast));
   }
   // The losses in fp32: SSIM's variances (E[x^2] - E[x]^2) cancel too much in bf16.
   for (auto &out : outs) out = out.to(torch::kFloat);
