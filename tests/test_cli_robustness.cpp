@@ -272,7 +272,12 @@ TEST_F(CliRobustness, ABadValidationImageStopsBeforeTrainingOrIsSkipped_n) {
                  quoted(val));
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("validation pair skipped"), std::string::npos) << r.out;
-  EXPECT_TRUE(fs::exists(tmp_ / "run/model.sapnet"));
+  ASSERT_TRUE(fs::exists(tmp_ / "run/model.sapnet"));
+  // The card says what the last validation measured, on how many pairs.
+  r = run_sapnet("info " + quoted(tmp_ / "run/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("validation  val, 1 images, last epoch of training: "), std::string::npos)
+      << r.out;
 }
 
 TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
@@ -316,6 +321,8 @@ TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
   EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("phase 2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("from model.sapnet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("loss terms "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find('{'), std::string::npos) << "a raw JSON line in the card:\n" << r.out;
 }
 
 }  // namespace

@@ -55,13 +55,24 @@ void print_card(const nlohmann::json &meta) {
   for (auto &[key, value] : meta.items()) {
     if (key == "evaluations" || key == "phases") continue;
     if (key == "training") {  // the last phase's bookkeeping: its headline only
+      std::string terms;
+      const nlohmann::json weights = value.value("loss_terms", nlohmann::json::object());
+      for (auto &[term, weight] : weights.items())
+        terms += (terms.empty() ? "" : ", ") + term + " x" + text(weight);
       std::printf("%-11s %s steps, %s, loss terms %s\n", key.c_str(),
                   text(value.value("steps", nlohmann::json())).c_str(),
-                  text(value.value("data", nlohmann::json())).c_str(),
-                  value.value("loss_terms", nlohmann::json::object()).dump().c_str());
+                  text(value.value("data", nlohmann::json())).c_str(), terms.c_str());
       continue;
     }
-    std::printf("%-11s %s\n", key.c_str(), value.dump().c_str());
+    if (key == "metrics" && value.empty()) continue;       // trained without --val
+    if (key == "metrics" && value.contains("val_psnr")) {  // the trainer's last validation
+      std::printf("validation  %s, %s images, last epoch of training: %.2f dB / %.4f SSIM\n",
+                  text(value.value("val", nlohmann::json())).c_str(),
+                  text(value.value("val_count", nlohmann::json())).c_str(),
+                  value.value("val_psnr", 0.0), value.value("val_ssim", 0.0));
+      continue;
+    }
+    std::printf("%-11s %s\n", key.c_str(), text(value).c_str());
   }
 }
 
