@@ -73,7 +73,7 @@ enum {
 #define DEFAULT_TILE_SIZE 0
 #define DEFAULT_TILE_OVERLAP -1  // auto: min(32, tile-size / 4)
 #define DEFAULT_ENABLED TRUE
-#define DEFAULT_DRY_THRESHOLD 3.5
+#define DEFAULT_DRY_THRESHOLD sapnet::kDefaultDryThreshold
 #define DEFAULT_DRY_FRAMES 10
 
 // The property's values are sapnet::Precision's, nicknamed as precision_name() names them.

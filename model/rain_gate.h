@@ -6,9 +6,14 @@
 
 namespace sapnet {
 
+// The default dry threshold suits the bundled model: on the demo's street video its rain score is
+// 1.2-1.3 dry and 2.1 and more with light rain (`pipelines/rain-gate.sh`). Other models score on
+// other scales; `sapnet rain-score` measures a camera's frames for its own threshold.
+inline constexpr double kDefaultDryThreshold = 1.8;
+
 struct RainGateSettings {
-  double threshold = 3.5;  // rain score under which a frame counts as dry
-  int dry_frames = 10;     // dry frames in a row before frames pass through
+  double threshold = kDefaultDryThreshold;  // rain score under which a frame counts as dry
+  int dry_frames = 10;                      // dry frames in a row before frames pass through
 };
 
 class RainGate {

@@ -7,10 +7,12 @@
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "data/image.h"
+#include "data/video_reader.h"
 #include "engine.h"
 #include "frame.h"
 #include "meta/sapnet_rain_meta.h"
@@ -305,6 +307,46 @@ TEST_F(GstVideo, DryFramesPassUntouchedAndRainResumesAtOnce) {
   EXPECT_TRUE(gst_buffer_get_sapnet_rain_meta(out)->derained);
   gst_buffer_unref(out);
   gst_harness_teardown(h);
+}
+
+// The element's default dry-threshold fits the bundled model: on the demo's street video (as
+// pipelines/rain-gate.sh makes it: 384x288, light rain as its "light" clip) every dry frame
+// scores under it and every lightly rainy one at or over it. A new bundled model whose scores sit
+// on another scale fails here until the default follows.
+TEST(RainGateDefault, TellsTheDemoStreetDryFromLightRainWithTheBundledModel) {
+  gst_init(nullptr, nullptr);
+  const std::string video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+  if (!std::ifstream(video)) GTEST_SKIP() << video << " is absent (apt-get install opencv-doc)";
+  EngineOptions o;
+  try {
+    o.model_path = default_model_path();
+  } catch (const std::exception &e) {
+    GTEST_SKIP() << e.what();
+  }
+  GstElement *element = gst_element_factory_make("sapnetderain", nullptr);
+  ASSERT_NE(element, nullptr);
+  GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(element), "dry-threshold");
+  ASSERT_NE(spec, nullptr);
+  const double threshold = G_PARAM_SPEC_DOUBLE(spec)->default_value;
+  gst_object_unref(element);
+
+  Engine engine(o);
+  VideoReader reader(video, 384);
+  RgbImage dry;
+  RainParams light;
+  light.density = 0.002;
+  light.angle = 10;
+  light.length = 25;
+  light.opacity = 0.3;
+  for (int i = 0; i < 6 && reader.next(dry); ++i) {
+    RgbImage rainy = dry;
+    std::vector<float> planar(size_t(3) * dry.width * dry.height);
+    frame_to_planar_rgb(dry.view(), planar.data());
+    add_rain(planar.data(), dry.width, dry.height, light, i);
+    planar_rgb_to_frame(planar.data(), rainy.view(), Rounding::kNearest);
+    EXPECT_LT(engine.rain_score(dry.view()), threshold) << "dry frame " << i;
+    EXPECT_GE(engine.rain_score(rainy.view()), threshold) << "light rain, frame " << i;
+  }
 }
 
 // rain-meta without skip-dry: every frame derained, every frame measured.

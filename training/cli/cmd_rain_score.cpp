@@ -9,6 +9,7 @@
 #include "data/video_reader.h"
 #include "error.h"
 #include "model_options.h"
+#include "rain_gate.h"
 #include "train/progress.h"
 
 namespace sapnet::cli {
@@ -17,7 +18,7 @@ namespace {
 struct RainScoreArgs {
   ModelOptions model;
   std::vector<std::string> clips;
-  double threshold = 3.5;
+  double threshold = kDefaultDryThreshold;
   size_t limit = 0;
   int max_side = 0;
   bool json = false;
@@ -95,7 +96,8 @@ void add_rain_score(CLI::App &app) {
   args->model.add_to(*cmd);
   cmd->add_option("clips", args->clips, "Videos or folders of frames")->required();
   cmd->add_option("--threshold", args->threshold,
-                  "Count frames scoring at least this (sapnetderain's dry-threshold; default 3.5)")
+                  "Count frames scoring at least this (sapnetderain's dry-threshold)")
+      ->capture_default_str()
       ->check(CLI::Range(0.0, 255.0));
   cmd->add_option("--limit", args->limit, "At most this many frames per clip (0: all)");
   cmd->add_option("--max-side", args->max_side, "Shrink frames to this longer side first (0: no)")
