@@ -94,7 +94,9 @@ TEST_F(CliRobustness, AFullDiskFailsEachWriterCleanlyAndLeavesNothing_n) {
   EXPECT_FALSE(killed_by_signal(r)) << r.out;
   EXPECT_NE(r.out.find("cannot write"), std::string::npos) << r.out;
   EXPECT_TRUE(leftovers(out).empty());
-  if (fs::exists(out + "/run")) EXPECT_TRUE(leftovers(out + "/run").empty());
+  if (fs::exists(out + "/run")) {
+    EXPECT_TRUE(leftovers(out + "/run").empty());
+  }
 }
 
 TEST_F(CliRobustness, PackIntoAnExistingFolderSaysSo_n) {
