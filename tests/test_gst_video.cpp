@@ -25,6 +25,16 @@ namespace {
 constexpr const char *kOfficial = "weights/sapnet-official/Model11_net_latest.pth";  // 6 stages
 constexpr GstClockTime kFrame = GST_SECOND / 25;
 
+// `image` with synthesized rain on it (the synthesizer works on planar floats).
+RgbImage with_rain(const RgbImage &image, const RainParams &rain, uint64_t seed) {
+  RgbImage rainy = image;
+  std::vector<float> planar(size_t(3) * image.width * image.height);
+  frame_to_planar_rgb(image.view(), planar.data());
+  add_rain(planar.data(), image.width, image.height, rain, seed);
+  planar_rgb_to_frame(planar.data(), rainy.view(), Rounding::kNearest);
+  return rainy;
+}
+
 class GstVideo : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { gst_init(nullptr, nullptr); }
@@ -238,16 +248,10 @@ TEST_F(GstVideo, LatencyQueryIncludesTheBudget) {
 // derained again; every buffer carries the meta with its score.
 TEST_F(GstVideo, DryFramesPassUntouchedAndRainResumesAtOnce) {
   const RgbImage clean = gradient(96, 64);
-  RgbImage rainy = clean;
-  {
-    std::vector<float> planar(size_t(3) * clean.width * clean.height);
-    frame_to_planar_rgb(clean.view(), planar.data());
-    RainParams rain;
-    rain.density = 0.01;
-    rain.length = 12;
-    add_rain(planar.data(), clean.width, clean.height, rain, 1);
-    planar_rgb_to_frame(planar.data(), rainy.view(), Rounding::kNearest);
-  }
+  RainParams rain;
+  rain.density = 0.01;
+  rain.length = 12;
+  const RgbImage rainy = with_rain(clean, rain, 1);
   EngineOptions o;
   o.model_path = model_;
   Engine engine(o);
@@ -338,15 +342,13 @@ TEST(RainGateDefault, TellsTheDemoStreetDryFromLightRainWithTheBundledModel) {
   light.angle = 10;
   light.length = 25;
   light.opacity = 0.3;
-  for (int i = 0; i < 6 && reader.next(dry); ++i) {
-    RgbImage rainy = dry;
-    std::vector<float> planar(size_t(3) * dry.width * dry.height);
-    frame_to_planar_rgb(dry.view(), planar.data());
-    add_rain(planar.data(), dry.width, dry.height, light, i);
-    planar_rgb_to_frame(planar.data(), rainy.view(), Rounding::kNearest);
-    EXPECT_LT(engine.rain_score(dry.view()), threshold) << "dry frame " << i;
-    EXPECT_GE(engine.rain_score(rainy.view()), threshold) << "light rain, frame " << i;
+  int frames = 0;
+  for (; frames < 6 && reader.next(dry); ++frames) {
+    EXPECT_LT(engine.rain_score(dry.view()), threshold) << "dry frame " << frames;
+    EXPECT_GE(engine.rain_score(with_rain(dry, light, frames).view()), threshold)
+        << "light rain, frame " << frames;
   }
+  EXPECT_EQ(frames, 6) << video << " gave fewer frames";
 }
 
 // rain-meta without skip-dry: every frame derained, every frame measured.
