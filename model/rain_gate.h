@@ -7,7 +7,7 @@
 namespace sapnet {
 
 // The default dry threshold suits the bundled model: on the demo's street video its rain score is
-// about 1.3 dry and 2.2 or more with light rain (`pipelines/rain-gate.sh`). Other models score on
+// about 1.1 dry and 2.0 or more with light rain (`pipelines/rain-gate.sh`). Other models score on
 // other scales; `sapnet rain-score` measures a camera's frames for its own threshold.
 inline constexpr double kDefaultDryThreshold = 1.8;
 
