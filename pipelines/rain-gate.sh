@@ -14,7 +14,7 @@ Usage: $(basename "$0") [OPTIONS]
 Prints the rain score of dry, lightly rainy and rainy frames of the demo video (and of a real rainy
 clip), then the wall time of deraining a dry-rainy-dry clip with skip-dry off and on.
   --frames N       frames per part (default 12; at most 40)
-  --threshold T    skip-dry's dry-threshold (default: the element's, 1.8)
+  --threshold T    skip-dry's dry-threshold (default: the element's own default)
   --dry-frames N   skip-dry's dry-frames (default 3)
   --model FILE     model file (default: the bundled model)
   --keep DIR       keep the frames in DIR (default: a temporary folder, removed)
