@@ -48,7 +48,8 @@ CUcontext primary_context(int ordinal) {
   CUcontext ctx = nullptr;
   if (cudaGetDriverEntryPointByVersion("cuDevicePrimaryCtxRetain", &fn, 12000, cudaEnableDefault,
                                        &found) != cudaSuccess ||
-      found != cudaDriverEntryPointSuccess || !fn || CuDeviceGet(&device, ordinal) != CUDA_SUCCESS ||
+      found != cudaDriverEntryPointSuccess || !fn ||
+      CuDeviceGet(&device, ordinal) != CUDA_SUCCESS ||
       reinterpret_cast<RetainFn>(fn)(&ctx, device) != CUDA_SUCCESS) {
     GST_WARNING("cannot retain the primary CUDA context of GPU %d", ordinal);
     return nullptr;
@@ -250,17 +251,18 @@ struct CudaMemory::Impl {
         bool created = false;
         context = shared_context(d, &created);
         if (!context) return nullptr;
-        GST_INFO_OBJECT(element, "CUDA context %" GST_PTR_FORMAT
-                        " (the primary context of GPU %d)%s", context, d, created ? ", new" : "");
+        GST_INFO_OBJECT(element,
+                        "CUDA context %" GST_PTR_FORMAT " (the primary context of GPU %d)%s",
+                        context, d, created ? ", new" : "");
         announce = true;
       }
       ctx = GST_CUDA_CONTEXT(gst_object_ref(context));
     }
     // The pipeline keeps it for the elements that ask later.
     if (announce)
-      gst_element_post_message(element,
-                               gst_message_new_have_context(GST_OBJECT(element),
-                                                            gst_context_new_cuda_context(ctx)));
+      gst_element_post_message(
+          element,
+          gst_message_new_have_context(GST_OBJECT(element), gst_context_new_cuda_context(ctx)));
     return ctx;
   }
 

@@ -618,18 +618,18 @@ static GstFlowReturn gst_sapnet_derain_transform(GstBaseTransform *trans, GstBuf
   if (s->frame_copy) return copy_frame(filter, inbuf, outbuf);
   if ((s->in_cuda || s->out_cuda) && !s->frame_failed && s->engine) {
     const int d = s->cuda->device();
-    const int w = GST_VIDEO_INFO_WIDTH(&filter->in_info), h = GST_VIDEO_INFO_HEIGHT(&filter->in_info);
+    const int w = GST_VIDEO_INFO_WIDTH(&filter->in_info),
+              h = GST_VIDEO_INFO_HEIGHT(&filter->in_info);
     const bool tiled = s->tile > 0 && (w > s->tile || h > s->tile);
     if (d >= 0 && s->engine->device() == "cuda:" + std::to_string(d) && !tiled &&
         s->cuda->can_process(inbuf, outbuf)) {
       const GstFlowReturn ret = derain(
           self, inbuf,
           [&] {
-            s->cuda->process(inbuf, &filter->in_info, outbuf, &filter->out_info,
-                             [&](const sapnet::FrameView &in, const sapnet::FrameView &out,
-                                 const sapnet::DeviceSync &sync) {
-                               s->engine->process_device(in, out, sync);
-                             });
+            s->cuda->process(
+                inbuf, &filter->in_info, outbuf, &filter->out_info,
+                [&](const sapnet::FrameView &in, const sapnet::FrameView &out,
+                    const sapnet::DeviceSync &sync) { s->engine->process_device(in, out, sync); });
           },
           [&](bool anew) {
             if (s->frame.temporal <= 0) return smooth(s, 0, anew, {});

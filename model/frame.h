@@ -51,7 +51,7 @@ enum class Rounding { kTruncate, kNearest };
 // by default; alpha and padding bytes of the destination are left as they are.
 SAPNET_API void frame_to_planar_rgb(const FrameView &frame, float *planar);
 SAPNET_API void planar_rgb_to_frame(const float *planar, const FrameView &frame,
-                         Rounding rounding = Rounding::kTruncate);
+                                    Rounding rounding = Rounding::kTruncate);
 
 // The compact form of a frame: its planes back to back, rows unpadded (what a device uploads in
 // one copy). Packed: height rows of width * bpp. NV12: Y (width x height), then interleaved UV
@@ -61,7 +61,8 @@ SAPNET_API size_t compact_frame_size(PixelFormat format, int width, int height);
 SAPNET_API void copy_to_compact(const FrameView &frame, uint8_t *compact);
 // Writes compact bytes into the frame's planes. 4-byte formats get their fourth byte (alpha or
 // padding) only when `fourth_byte` is true; otherwise it stays as it is.
-SAPNET_API void copy_from_compact(const uint8_t *compact, const FrameView &frame, bool fourth_byte = false);
+SAPNET_API void copy_from_compact(const uint8_t *compact, const FrameView &frame,
+                                  bool fourth_byte = false);
 
 // Throws sapnet::Error when the view is unusable (null planes, non-positive size, short strides).
 SAPNET_API void check_frame(const FrameView &frame, const char *what);

@@ -39,8 +39,9 @@ struct BenchRow {
 BenchRow bench_engine(const BenchCase &c, std::string *device_name);
 
 // Runs `videotestsrc ! sapnetderain ! fakesink` in this process (with cuda_memory, `videotestsrc !
-// cudaupload ! sapnetderain ! cudadownload ! fakesink`, CUDA memory forced on both of its pads). A row with a note when this build
-// has no GStreamer or the element is not found; throws sapnet::Error when the pipeline fails.
+// cudaupload ! sapnetderain ! cudadownload ! fakesink`, CUDA memory forced on both of its pads). A
+// row with a note when this build has no GStreamer or the element is not found; throws
+// sapnet::Error when the pipeline fails.
 BenchRow bench_element(const BenchCase &c);
 
 // Whether bench_element can time the element in this build.

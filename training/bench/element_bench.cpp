@@ -124,7 +124,9 @@ static std::string cuda_memory_problem(const BenchCase &c) {
 
 BenchRow bench_element(const BenchCase &c) {
   BenchRow row;
-  row.what = c.cuda_memory ? "element+cudamem" : c.max_latency_ms > 0 ? "element+budget" : "element";
+  row.what = c.cuda_memory          ? "element+cudamem"
+             : c.max_latency_ms > 0 ? "element+budget"
+                                    : "element";
   row.budget_ms = c.max_latency_ms;
   row.size = std::to_string(c.width) + "x" + std::to_string(c.height);
   row.precision = precision_name(c.options.precision);
