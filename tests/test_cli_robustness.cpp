@@ -305,6 +305,15 @@ TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
   EXPECT_EQ(meta["phases"][1]["clean"][0], "clean");
   EXPECT_EQ(meta["phases"][1]["init"], "model.sapnet");
   EXPECT_EQ(meta.dump().find(tmp_.path()), std::string::npos) << meta.dump();
+  // Resumed for one more epoch, the phase still names its start.
+  r = run_sapnet("train --resume --epochs 2 -o " + quoted(tmp_ / "run2"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "run2/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto resumed = testing::last_json_line(r.out)["metadata"];
+  ASSERT_EQ(resumed["phases"].size(), 2u) << resumed.dump();
+  EXPECT_EQ(resumed["phases"][1]["steps"], 2) << resumed.dump();
+  EXPECT_EQ(resumed["phases"][1]["init"], "model.sapnet") << resumed.dump();
 
   // eval --record writes the scores into the card; info shows them and the phases readably.
   const std::string set = tmp_ / "pairs";

@@ -332,6 +332,7 @@ class Trainer {
   std::vector<double> plot_loss_, plot_psnr_;
   nlohmann::json last_metrics_ = nlohmann::json::object();
   nlohmann::json earlier_phases_ = nlohmann::json::array();  // of the --init model, then this run
+  std::string resumed_init_;  // the start (--init) that the phase --resume continues named
 };
 
 void Trainer::setup_data() {
@@ -541,6 +542,7 @@ void Trainer::save(const std::string &path, bool with_optimizer) {
   m.metadata["metrics"] = last_metrics_;
   nlohmann::json phases = earlier_phases_;
   nlohmann::json phase = phase_record(o_);
+  if (!resumed_init_.empty()) phase["init"] = resumed_init_;
   phase["steps"] = total_steps_;
   phase["seconds"] = seconds_;
   phase["device"] = device_.str();
@@ -781,7 +783,11 @@ int Trainer::run_ranks() {
     plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
     earlier_phases_ = m.metadata.value("phases", nlohmann::json::array());
-    if (!earlier_phases_.empty()) earlier_phases_.erase(earlier_phases_.size() - 1);
+    // The interrupted phase is recorded anew when this run saves, with the start it named.
+    if (!earlier_phases_.empty()) {
+      resumed_init_ = earlier_phases_.back().value("init", "");
+      earlier_phases_.erase(earlier_phases_.size() - 1);
+    }
     if (rank_ == 0)
       std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
                    step_in_epoch_);
