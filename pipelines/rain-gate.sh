@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rain-gated passthrough, measured: sapnetderain's rain score (`sapnet rain-score`) on
 #   dry     vtest.avi (opencv-doc) at 384x288, as it is;
-#   light   the same frames with light rainsim rain;  rainy  with the demo's rain;
+#   light   the same frames with light rainsim rain;  rainy  with heavier rainsim rain (as temporal.sh);
 #   real    ../shared/data/NTURain-real-ra1 (real rain) at 384 px, when present;
 # then the time saved by skip-dry on a clip whose weather changes (dry, rainy, dry frames), with
 # the frames that passed through untouched counted (their output equals their input).
