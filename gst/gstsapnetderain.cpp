@@ -175,6 +175,9 @@ struct DerainState {
   bool frame_dry = false;       // passed through as dry
   double frame_score = 0;
   bool frame_copy = false;  // passed through, but the pads differ in memory: copied instead
+  // Output buffers come from a pool decided for the current caps. Caps negotiated while passing
+  // through decide none (the base class skips the allocation query then).
+  bool pool_decided = false;
 
   // The negotiated memory of each pad (system memory unless this build has the CUDA part).
   bool in_cuda = false, out_cuda = false;
@@ -371,6 +374,7 @@ static gboolean gst_sapnet_derain_set_info(GstVideoFilter *filter, GstCaps *inca
                        int(in_info->colorimetry.matrix));
   DerainState *s = GST_SAPNET_DERAIN(filter)->state;
   s->forget_history();
+  s->pool_decided = false;  // decide_allocation follows, unless passing through
 #if SAPNET_GST_CUDA
   s->in_cuda = sapnet::gst::caps_have_cuda_memory(incaps);
   s->out_cuda = sapnet::gst::caps_have_cuda_memory(outcaps);
@@ -481,8 +485,15 @@ static double measure_rain(GstSapnetDerain *self, GstBuffer *buffer) {
 // Otherwise the frame is copied from one memory to the other (frame_copy).
 static void set_passthrough(GstSapnetDerain *self, bool on) {
   DerainState *s = self->state;
+  auto *trans = GST_BASE_TRANSFORM(self);
   s->frame_copy = on && s->in_cuda != s->out_cuda;
-  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), on && !s->frame_copy);
+  const bool passthrough = on && !s->frame_copy;
+  // Leaving a passthrough under which the caps were negotiated: ask downstream for a pool now
+  // (the base class renegotiates before this very buffer), or every output buffer would be a
+  // plain system-memory allocation, even under CUDA-memory caps.
+  if (!passthrough && !s->pool_decided && gst_base_transform_is_passthrough(trans))
+    gst_base_transform_reconfigure_src(trans);
+  gst_base_transform_set_passthrough(trans, passthrough);
 }
 
 // Before each frame: the settings it uses, its rain score when measured, and whether it passes
@@ -502,7 +513,7 @@ static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffe
   }
   if (!prepare_frame(self)) {
     s->frame_failed = true;
-    gst_base_transform_set_passthrough(trans, FALSE);
+    set_passthrough(self, false);
     return;
   }
   bool dry = false;
@@ -523,6 +534,10 @@ static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffe
       }
     } catch (const std::exception &e) {
       GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Measuring the rain failed: %s", e.what()),
+                        (nullptr));
+      s->frame_failed = true;
+    } catch (...) {
+      GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Measuring the rain failed: unknown exception."),
                         (nullptr));
       s->frame_failed = true;
     }
@@ -596,15 +611,23 @@ static GstFlowReturn gst_sapnet_derain_transform_frame(GstVideoFilter *filter, G
 // to system memory and back).
 static GstFlowReturn copy_frame(GstVideoFilter *filter, GstBuffer *inbuf, GstBuffer *outbuf) {
   GstVideoFrame in, out;
-  if (!gst_video_frame_map(&in, &filter->in_info, inbuf, GST_MAP_READ)) return GST_FLOW_ERROR;
-  if (!gst_video_frame_map(&out, &filter->out_info, outbuf, GST_MAP_WRITE)) {
+  const char *failed = nullptr;
+  if (!gst_video_frame_map(&in, &filter->in_info, inbuf, GST_MAP_READ)) {
+    failed = "cannot map the input frame";
+  } else {
+    if (!gst_video_frame_map(&out, &filter->out_info, outbuf, GST_MAP_WRITE)) {
+      failed = "cannot map the output frame";
+    } else {
+      if (!gst_video_frame_copy(&out, &in)) failed = "the copy failed";
+      gst_video_frame_unmap(&out);
+    }
     gst_video_frame_unmap(&in);
-    return GST_FLOW_ERROR;
   }
-  const gboolean ok = gst_video_frame_copy(&out, &in);
-  gst_video_frame_unmap(&out);
-  gst_video_frame_unmap(&in);
-  return ok ? GST_FLOW_OK : GST_FLOW_ERROR;
+  if (!failed) return GST_FLOW_OK;
+  GST_ELEMENT_ERROR(filter, STREAM, FAILED,
+                    ("Passing a frame between system and CUDA memory failed: %s.", failed),
+                    (nullptr));
+  return GST_FLOW_ERROR;
 }
 
 // With CUDA memory on a pad: frames that are CUDA memory of the Engine's GPU go through the
@@ -696,14 +719,18 @@ static gboolean gst_sapnet_derain_propose_allocation(GstBaseTransform *trans, Gs
       ->propose_allocation(trans, decide, query);
 }
 
+#endif
+
 static gboolean gst_sapnet_derain_decide_allocation(GstBaseTransform *trans, GstQuery *query) {
   DerainState *s = GST_SAPNET_DERAIN(trans)->state;
+  s->pool_decided = true;
+#if SAPNET_GST_CUDA
   GstCaps *caps = nullptr;
   gst_query_parse_allocation(query, &caps, nullptr);
   if (sapnet::gst::caps_have_cuda_memory(caps)) return s->cuda->decide_allocation(query);
+#endif
   return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->decide_allocation(trans, query);
 }
-#endif
 
 // The rain meta goes on every measured frame, derained or passed through (a passed-through
 // buffer is made writable, which shares its memory: the pixels are not copied).
@@ -776,24 +803,12 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
   auto *self = GST_SAPNET_DERAIN(object);
   DerainState *s = self->state;
   if (prop_id == PROP_ENABLED) {
-    // Passthrough forwards buffers untouched, without a copy.
+    // Read by before_transform, which alone switches passthrough: a frame in flight keeps the
+    // decision made for it.
     const bool enabled = g_value_get_boolean(value);
-    gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), !enabled);
     std::lock_guard<std::mutex> g(s->lock);
     s->enabled = enabled;
     s->temporal_gap = true;
-    return;
-  }
-  if (prop_id == PROP_MAX_LATENCY_MS) {
-    bool changed;
-    {
-      std::lock_guard<std::mutex> g(s->lock);
-      changed = s->pending.max_latency_ms != g_value_get_double(value);
-      s->pending.max_latency_ms = g_value_get_double(value);
-    }
-    // The latency this element adds changed: let the pipeline ask again.
-    if (changed)
-      gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
     return;
   }
   // Written to `pending`; dispatch_properties_changed makes the whole set live at once.
@@ -828,6 +843,9 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
     case PROP_TEMPORAL:
       p.temporal = g_value_get_double(value);
       break;
+    case PROP_MAX_LATENCY_MS:
+      p.max_latency_ms = g_value_get_double(value);
+      break;
     case PROP_SKIP_DRY:
       p.skip_dry = g_value_get_boolean(value);
       break;
@@ -850,10 +868,16 @@ static void gst_sapnet_derain_set_property(GObject *object, guint prop_id, const
 static void gst_sapnet_derain_dispatch_properties_changed(GObject *object, guint n,
                                                           GParamSpec **pspecs) {
   DerainState *s = GST_SAPNET_DERAIN(object)->state;
+  bool latency_changed;
   {
     std::lock_guard<std::mutex> g(s->lock);
+    latency_changed = s->pending.max_latency_ms != s->live.max_latency_ms;
     s->commit();
   }
+  // The latency this element adds (the budget) changed: the pipeline asks again, and the latency
+  // query already reads the new budget.
+  if (latency_changed)
+    gst_element_post_message(GST_ELEMENT(object), gst_message_new_latency(GST_OBJECT(object)));
   G_OBJECT_CLASS(gst_sapnet_derain_parent_class)->dispatch_properties_changed(object, n, pspecs);
 }
 
@@ -1104,8 +1128,8 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_caps);
   trans_class->transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform);
   trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_propose_allocation);
-  trans_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_decide_allocation);
 #endif
+  trans_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_decide_allocation);
   gst_type_mark_as_plugin_api(sapnet_precision_get_type(), static_cast<GstPluginAPIFlags>(0));
 }
 

@@ -9,6 +9,8 @@
 #include <torch/torch.h>
 
 #include <cstring>
+#include <functional>
+#include <mutex>
 
 #include "error.h"
 #include "tensor_frame.h"
@@ -63,7 +65,8 @@ void check_cuda(cudaError_t e, const char *what) {
 }
 
 // cuDNN's benchmark mode is process-wide: it is on only while a plan warms up (where it picks the
-// algorithms the graph then captures), and the caller's setting is restored after.
+// algorithms the graph then captures), and the caller's setting is restored after. Warm-ups are
+// serialised (warm_up_and_capture), so two pipelines never restore each other's setting.
 class CudnnBenchmarkScope {
  public:
   CudnnBenchmarkScope() : previous_(at::globalContext().benchmarkCuDNN()) {
@@ -76,6 +79,34 @@ class CudnnBenchmarkScope {
  private:
   bool previous_;
 };
+
+std::mutex &warm_up_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Runs `step` a few times (cuDNN picks its algorithms, the allocator fills), then captures one more
+// run into `graph` on the current stream. If anything throws, the capture is ended before the
+// error goes on (its memory pool released, the stream out of capture mode), so that the stream,
+// which LibTorch hands out again, stays usable.
+void warm_up_and_capture(const c10::cuda::CUDAStream &stream, at::cuda::CUDAGraph &graph,
+                         const std::function<void()> &step) {
+  std::lock_guard<std::mutex> lock(warm_up_mutex());
+  CudnnBenchmarkScope benchmark;
+  for (int i = 0; i < 3; ++i) step();
+  stream.synchronize();
+  graph.capture_begin({0, 0}, kCaptureMode);
+  try {
+    step();
+  } catch (...) {
+    try {
+      graph.capture_end();
+    } catch (...) {  // an invalidated capture ends with an error of its own: the first one counts
+    }
+    throw;
+  }
+  graph.capture_end();
+}
 
 }  // namespace
 
@@ -130,13 +161,12 @@ void CudaPipeline::process(const FrameView &in, const FrameView &out, int stages
                  &in_planes);
   };
   if (!p.captured) {
-    // Warm-up runs pick the cuDNN algorithms and fill the allocator before capture.
-    CudnnBenchmarkScope benchmark;
-    for (int i = 0; i < 3; ++i) step();
-    p.stream.synchronize();
-    p.graph.capture_begin({0, 0}, kCaptureMode);
-    step();
-    p.graph.capture_end();
+    try {
+      warm_up_and_capture(p.stream, p.graph, step);
+    } catch (...) {
+      plan_.reset();  // the next frame starts a new plan
+      throw;
+    }
     p.captured = true;
   }
   p.graph.replay();
@@ -173,12 +203,13 @@ void CudaPipeline::process_device(const FrameView &in, const FrameView &out, int
   const FramePlanes in_planes = frame_planes(in, device_);
   decode_frame(in_planes, p.x);
   if (!p.captured) {
-    CudnnBenchmarkScope benchmark;
-    for (int i = 0; i < 3; ++i) net_->forward_stages(p.x, p.stages);
-    p.stream.synchronize();
-    p.graph.capture_begin({0, 0}, kCaptureMode);
-    p.y = net_->forward_stages(p.x, p.stages).back();
-    p.graph.capture_end();
+    try {
+      warm_up_and_capture(p.stream, p.graph,
+                          [&] { p.y = net_->forward_stages(p.x, p.stages).back(); });
+    } catch (...) {
+      device_plan_.reset();
+      throw;
+    }
     p.captured = true;
   }
   p.graph.replay();

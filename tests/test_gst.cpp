@@ -178,6 +178,58 @@ TEST_F(GstTest, DisabledPassesTheSameBufferThrough) {
   gst_harness_teardown(h);
 }
 
+// Caps negotiated while frames pass through decide no buffer pool (the base class skips the
+// allocation query then): when deraining resumes, the element asks downstream for one, so that
+// output buffers come from downstream's pool (under CUDA-memory caps: CUDA memory).
+TEST_F(GstTest, ResumingAfterPassthroughNegotiationUsesDownstreamsPool) {
+  GstHarness *h = harness("enabled=false");
+  GstPad *src = gst_element_get_static_pad(h->element, "src");
+  int pools_given = 0;
+  // Downstream (the harness) offers a video buffer pool for the caps asked about.
+  gst_pad_add_probe(
+      src, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      [](GstPad *, GstPadProbeInfo *info, gpointer given) -> GstPadProbeReturn {
+        GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+        if (GST_QUERY_TYPE(q) != GST_QUERY_ALLOCATION) return GST_PAD_PROBE_OK;
+        GstCaps *caps = nullptr;
+        gst_query_parse_allocation(q, &caps, nullptr);
+        GstVideoInfo vinfo;
+        if (!caps || !gst_video_info_from_caps(&vinfo, caps)) return GST_PAD_PROBE_OK;
+        GstBufferPool *pool = gst_video_buffer_pool_new();
+        gst_query_add_allocation_pool(q, pool, guint(vinfo.size), 2, 0);
+        gst_object_unref(pool);
+        ++*static_cast<int *>(given);
+        return GST_PAD_PROBE_HANDLED;
+      },
+      &pools_given, nullptr);
+  gst_object_unref(src);
+
+  GstVideoInfo small, large;
+  gst_video_info_set_format(&small, GST_VIDEO_FORMAT_RGB, 8, 8);
+  gst_video_info_set_format(&large, GST_VIDEO_FORMAT_RGB, 16, 8);
+  gst_harness_set_src_caps(h, caps("RGB", 8, 8));
+  GstBuffer *in = random_buffer(small, 3);
+  GstBuffer *keep = gst_buffer_ref(in);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  EXPECT_EQ(out, keep);  // passed through
+  gst_buffer_unref(out);
+  gst_buffer_unref(keep);
+
+  // New caps while passing through, then deraining again.
+  const int pools_before = pools_given;
+  gst_harness_set_src_caps(h, caps("RGB", 16, 8));
+  g_object_set(derain(h), "enabled", TRUE, nullptr);
+  in = random_buffer(large, 4);
+  const auto expected = engine_output(in, &large, model_, 1);
+  out = gst_harness_push_and_pull(h, in);
+  ASSERT_NE(out, nullptr);
+  EXPECT_GT(pools_given, pools_before) << "downstream was not asked for a pool";
+  EXPECT_NE(out->pool, nullptr) << "the output buffer is not from downstream's pool";
+  expect_same_pixels(bytes_of(out), expected, large, "RGB");
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+
 // temporal=S: each output is the plain output blended as TemporalSmoother does; a discontinuity
 // (and so a seek) takes the plain output as it is.
 TEST_F(GstTest, TemporalModeSteadiesOutputsAndForgetsAtADiscontinuity) {

@@ -243,6 +243,39 @@ TEST_F(GstVideo, LatencyQueryIncludesTheBudget) {
   gst_harness_teardown(h);
 }
 
+// The latency message of a new budget is posted once the budget is in place: a pipeline that
+// asks again at once (here, in the thread that changed the property) gets the new latency.
+TEST_F(GstVideo, LatencyMessageComesWithTheNewBudgetInPlace) {
+  GstHarness *h = harness("max-latency-ms=40", 16, 16);
+  gst_harness_set_upstream_latency(h, 10 * GST_MSECOND);
+  struct Asked {
+    GstPad *src;
+    std::vector<GstClockTime> mins;
+  } asked{gst_element_get_static_pad(derain(h), "src"), {}};
+  gst_bus_set_sync_handler(
+      bus_,
+      [](GstBus *, GstMessage *m, gpointer data) -> GstBusSyncReply {
+        if (GST_MESSAGE_TYPE(m) != GST_MESSAGE_LATENCY) return GST_BUS_PASS;
+        auto *a = static_cast<Asked *>(data);
+        GstQuery *q = gst_query_new_latency();
+        if (gst_pad_query(a->src, q)) {
+          GstClockTime min = 0, max = 0;
+          gst_query_parse_latency(q, nullptr, &min, &max);
+          a->mins.push_back(min);
+        }
+        gst_query_unref(q);
+        return GST_BUS_PASS;
+      },
+      &asked, nullptr);
+  g_object_set(derain(h), "max-latency-ms", 25.0, nullptr);
+  g_object_set(derain(h), "max-latency-ms", 25.0, nullptr);  // unchanged: no message
+  g_object_set(derain(h), "max-latency-ms", 0.0, nullptr);
+  gst_bus_set_sync_handler(bus_, nullptr, nullptr, nullptr);
+  EXPECT_EQ(asked.mins, (std::vector<GstClockTime>{35 * GST_MSECOND, 10 * GST_MSECOND}));
+  gst_object_unref(asked.src);
+  gst_harness_teardown(h);
+}
+
 // skip-dry on a smooth picture with and without rainsim's rain: the first dry frames are still
 // derained, then dry frames pass through untouched (the same memory), the first rainy frame is
 // derained again; every buffer carries the meta with its score.
