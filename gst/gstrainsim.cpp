@@ -20,6 +20,7 @@
 #include <mutex>
 #include <vector>
 
+#include "controlled_properties.h"
 #include "frame_view.h"
 #include "rain.h"
 
@@ -62,7 +63,7 @@ struct RainState {
   std::mutex lock;
   sapnet::RainParams params;
   guint64 seed = 0;
-  guint64 frame = 0;          // frames since start: each gets its own streaks
+  guint64 frame = 0;          // since start or the last flushing seek: each its own streaks
   std::vector<float> planar;  // reused conversion buffer
 };
 
@@ -84,6 +85,20 @@ static GstStaticPadTemplate src_template =
 static gboolean gst_rain_sim_start(GstBaseTransform *trans) {
   GST_RAIN_SIM(trans)->state->frame = 0;
   return TRUE;
+}
+
+// A flushing seek starts the count anew: frame N after it gets the rain of frame N.
+static gboolean gst_rain_sim_sink_event(GstBaseTransform *trans, GstEvent *event) {
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
+    RainState *s = GST_RAIN_SIM(trans)->state;
+    std::lock_guard<std::mutex> g(s->lock);
+    s->frame = 0;
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_rain_sim_parent_class)->sink_event(trans, event);
+}
+
+static void gst_rain_sim_before_transform(GstBaseTransform *trans, GstBuffer *buffer) {
+  sapnet::gst::sync_controlled_properties(trans, buffer);
 }
 
 static GstFlowReturn gst_rain_sim_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame) {
@@ -267,9 +282,13 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
                                                  GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_SEED,
-      g_param_spec_uint64("seed", "Seed", "Rain of frame N depends on (seed, N) only", 0,
-                          G_MAXUINT64, 0,
-                          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+      g_param_spec_uint64(
+          "seed", "Seed",
+          "Rain of frame N (counted from the start or the last flushing seek) depends on "
+          "(seed, N) only",
+          0, G_MAXUINT64, 0,
+          static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_MUTABLE_PLAYING)));
 
   gst_element_class_set_static_metadata(
       element_class, "Synthetic rain", "Filter/Effect/Video",
@@ -278,6 +297,9 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   GST_BASE_TRANSFORM_CLASS(klass)->start = GST_DEBUG_FUNCPTR(gst_rain_sim_start);
+  GST_BASE_TRANSFORM_CLASS(klass)->sink_event = GST_DEBUG_FUNCPTR(gst_rain_sim_sink_event);
+  GST_BASE_TRANSFORM_CLASS(klass)->before_transform =
+      GST_DEBUG_FUNCPTR(gst_rain_sim_before_transform);
   GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip =
       GST_DEBUG_FUNCPTR(gst_rain_sim_transform_frame_ip);
 }

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 
+#include "controlled_properties.h"
 #include "engine.h"
 #include "error.h"
 #include "frame_view.h"
@@ -501,6 +502,8 @@ static void set_passthrough(GstSapnetDerain *self, bool on) {
 static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffer *buffer) {
   auto *self = GST_SAPNET_DERAIN(trans);
   DerainState *s = self->state;
+  // Controlled properties first: their values for this frame are committed as one set.
+  sapnet::gst::sync_controlled_properties(trans, buffer);
   s->frame_measured = s->frame_dry = s->frame_failed = s->frame_copy = false;
   bool enabled;
   {
@@ -547,6 +550,15 @@ static void gst_sapnet_derain_before_transform(GstBaseTransform *trans, GstBuffe
   if (dry && s->smoother) s->smoother->reset();
   s->frame_dry = dry;
   set_passthrough(self, dry);
+}
+
+// Deraining changes no geometry, format or colour space, so every meta of the frame stays
+// (regions of interest from an analytics element upstream among them, as on a frame passed
+// through dry) except those that describe the input's memory.
+static gboolean gst_sapnet_derain_transform_meta(GstBaseTransform *, GstBuffer *, GstMeta *meta,
+                                                 GstBuffer *) {
+  static const GQuark memory = g_quark_from_static_string(GST_META_TAG_MEMORY_STR);
+  return !gst_meta_api_type_has_tag(meta->info->api, memory);
 }
 
 // One frame through the Engine: `process` derains it (with the stages set), `smooth_output` runs
@@ -1120,6 +1132,7 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
   GST_BASE_TRANSFORM_CLASS(klass)->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_sink_event);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_frame);
   trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_before_transform);
+  trans_class->transform_meta = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_meta);
   trans_class->generate_output = GST_DEBUG_FUNCPTR(gst_sapnet_derain_generate_output);
   trans_class->src_event = GST_DEBUG_FUNCPTR(gst_sapnet_derain_src_event);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_sapnet_derain_query);

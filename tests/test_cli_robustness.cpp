@@ -255,6 +255,111 @@ TEST_F(CliRobustness, ResumeKeepsTheRunsOptionsAndRefusesAnotherArchitecture_n) 
   EXPECT_NE(r.out.find("--stages cannot change it"), std::string::npos) << r.out;
 }
 
+// The lines of a run folder's log.jsonl: one per finished epoch.
+size_t logged_epochs(const fs::path &run) {
+  std::ifstream in(run / "log.jsonl");
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+std::string file_bytes(const fs::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST_F(CliRobustness, ANewRunInAFolderWithARunIsRefusedUnlessOverwrite_n) {
+  auto r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 2");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string before = file_bytes(tmp_ / "run/last.sapnet");
+  // The same command again (without --resume) must not replace the resumable run.
+  r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1 --seed 3");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("holds a training run already"), std::string::npos) << r.out;
+  EXPECT_EQ(file_bytes(tmp_ / "run/last.sapnet"), before);
+  EXPECT_EQ(logged_epochs(tmp_ / "run"), 2u);
+
+  r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1 --seed 3 --overwrite");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(file_bytes(tmp_ / "run/last.sapnet"), before);
+  EXPECT_EQ(logged_epochs(tmp_ / "run"), 1u) << "the old run's log is gone, not mixed in";
+
+  r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --resume --overwrite");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("excludes"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRobustness, FlagsGivenAtOneResumeHoldAtTheNext) {
+  auto r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // Extended to 2 epochs, and stopped by the time limit after the first step of the second.
+  r = run_sapnet("train --resume --epochs 2 --max-minutes 0.000001 -o " + quoted(tmp_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("time limit reached"), std::string::npos) << r.out;
+  EXPECT_EQ(logged_epochs(tmp_ / "run"), 1u);
+  // Resumed again without --epochs: the 2 epochs given last time still hold.
+  r = run_sapnet("train --resume -o " + quoted(tmp_ / "run"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(logged_epochs(tmp_ / "run"), 2u) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "run/model.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::last_json_line(r.out)["metadata"]["training"]["epoch"], 2) << r.out;
+}
+
+TEST_F(CliRobustness, SigtermSavesAResumableCheckpointLikeCtrlC) {
+  // Endless one-step epochs; SIGTERM once the first checkpoint shows that training runs. The
+  // signal's stop saves after a step of the epoch (step_in_epoch 1), an end-of-epoch save at 0.
+  const char *exe = std::getenv("SAPNET_EXE");
+  ASSERT_NE(exe, nullptr);
+  const std::string script =
+      "cd " + quoted(tmp_.path()) + " && { " + quoted(exe) + " " +
+      tiny_train(tmp_ / "clean", tmp_ / "run") +
+      " --epochs 100000 > train.log 2>&1 & pid=$!; "
+      "for i in $(seq 1200); do [ -f run/last.sapnet ] || ! kill -0 $pid && break; sleep 0.1; "
+      "done; "
+      "kill -TERM $pid; wait $pid; echo \"status=$?\"; }";
+  FILE *shell = popen(script.c_str(), "r");
+  ASSERT_NE(shell, nullptr);
+  std::string status;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, shell)) status += buf;
+  pclose(shell);
+  std::ifstream log(tmp_ / "train.log");
+  const std::string out{std::istreambuf_iterator<char>(log), std::istreambuf_iterator<char>()};
+  EXPECT_NE(status.find("status=130"), std::string::npos) << status << out;
+  EXPECT_NE(out.find("interrupted; saved"), std::string::npos) << out;
+  ASSERT_TRUE(fs::exists(tmp_ / "run/last.sapnet")) << out;
+  auto r = run_sapnet("info --json " + quoted(tmp_ / "run/last.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(testing::last_json_line(r.out)["metadata"]["training"]["step_in_epoch"], 1) << r.out;
+}
+
+TEST_F(CliRobustness, AVideoWithAnUpperCaseExtensionIsReadAsAVideo) {
+  const fs::path video = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+  if (!fs::exists(video)) GTEST_SKIP() << video << " is missing (Debian's opencv-doc)";
+  fs::create_symlink(video, tmp_ / "VTEST.AVI");  // as a phone names its clips
+  auto r = run_sapnet(tiny_train(tmp_ / "VTEST.AVI", tmp_ / "run") +
+                      " --epochs 1 --video-step 400 --max-side 64");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out.find("cannot decode image"), std::string::npos) << r.out;
+}
+
+TEST_F(CliRobustness, AValidationImageTooSmallForSsimStopsBeforeTraining_n) {
+  const std::string val = tmp_ / "val";
+  fs::create_directories(val + "/input");
+  fs::create_directories(val + "/target");
+  write_image(val + "/input/1.png", texture(24, 16));
+  write_image(val + "/target/1.png", texture(24, 16, 1));
+  write_image(val + "/input/2.png", texture(8, 8));
+  write_image(val + "/target/2.png", texture(8, 8, 1));
+  auto r =
+      run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 1 --val " + quoted(val));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("2.png: 8x8 is smaller than the 11x11 that SSIM needs"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "run/last.sapnet")) << "stopped before any training";
+}
+
 TEST_F(CliRobustness, ABadValidationImageStopsBeforeTrainingOrIsSkipped_n) {
   const std::string val = tmp_ / "val";
   fs::create_directories(val + "/input");

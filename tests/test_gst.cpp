@@ -3,6 +3,8 @@
 // start errors that say why, memory over 300 frames and a soak (10,000 frames in CI), rainsim
 // (errors instead of crashes), framelimit, and pipelines/demo.sh's outputs frame by frame.
 #include <gst/check/gstharness.h>
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <gtest/gtest.h>
@@ -33,6 +35,34 @@ namespace {
 
 constexpr const char *kOfficial = "weights/sapnet-official/Model11_net_latest.pth";
 constexpr const char *kPrenet = "weights/prenet-official/PReNet6_Rain100L.pth";
+
+// `property` of `element` follows a step function of stream time: `at_zero` from 0 s, `at_one`
+// from 1 s (control values in [0, 1], mapped onto the property's range).
+void bind_steps(GstElement *element, const char *property, double at_zero, double at_one) {
+  GstControlSource *source = gst_interpolation_control_source_new();
+  g_object_set(source, "mode", GST_INTERPOLATION_MODE_NONE, nullptr);
+  auto *timed = GST_TIMED_VALUE_CONTROL_SOURCE(source);
+  gst_timed_value_control_source_set(timed, 0, at_zero);
+  gst_timed_value_control_source_set(timed, GST_SECOND, at_one);
+  gst_object_add_control_binding(
+      GST_OBJECT(element), gst_direct_control_binding_new(GST_OBJECT(element), property, source));
+  gst_object_unref(source);
+}
+
+GstBuffer *timestamped(GstBuffer *buffer, GstClockTime pts) {
+  GST_BUFFER_PTS(buffer) = pts;
+  return buffer;
+}
+
+std::vector<uint8_t> pull_bytes(GstHarness *h, GstBuffer *in) {
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  GstMapInfo map;
+  gst_buffer_map(out, &map, GST_MAP_READ);
+  std::vector<uint8_t> bytes(map.data, map.data + map.size);
+  gst_buffer_unmap(out, &map);
+  gst_buffer_unref(out);
+  return bytes;
+}
 
 class GstTest : public ::testing::Test {
  protected:
@@ -175,6 +205,55 @@ TEST_F(GstTest, DisabledPassesTheSameBufferThrough) {
   EXPECT_EQ(frames, 0u);
   gst_buffer_unref(out);
   gst_buffer_unref(keep);
+  gst_harness_teardown(h);
+}
+
+// An application's control binding drives `enabled` frame by frame (the frame's stream time).
+TEST_F(GstTest, ControlledEnabledFollowsItsBindingFrameByFrame) {
+  GstHarness *h = harness();
+  gst_harness_set_src_caps(h, caps("RGB", 8, 8));
+  bind_steps(derain(h), "enabled", 1.0, 0.0);
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 8, 8);
+  GstBuffer *in = timestamped(random_buffer(info, 1), 0);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  EXPECT_NE(out, in) << "derained at 0 s";
+  gst_buffer_unref(out);
+  in = timestamped(random_buffer(info, 2), GST_SECOND);
+  GstBuffer *keep = gst_buffer_ref(in);
+  out = gst_harness_push_and_pull(h, in);
+  EXPECT_EQ(out, keep) << "passed through from 1 s";
+  gboolean enabled = TRUE;
+  guint64 frames = 0;
+  g_object_get(derain(h), "enabled", &enabled, "frames-processed", &frames, nullptr);
+  EXPECT_FALSE(enabled);
+  EXPECT_EQ(frames, 1u);
+  gst_buffer_unref(out);
+  gst_buffer_unref(keep);
+  gst_harness_teardown(h);
+}
+
+// Deraining changes no geometry: an upstream analytics element's regions of interest stay on the
+// derained frame, as they do on a frame passed through.
+TEST_F(GstTest, RegionsOfInterestFromUpstreamStayOnDerainedFrames) {
+  GstHarness *h = harness();
+  gst_harness_set_src_caps(h, caps("RGB", 16, 12));
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 16, 12);
+  GstBuffer *in = random_buffer(info, 3);
+  gst_buffer_add_video_region_of_interest_meta(in, "car", 1, 2, 5, 4);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  guint64 frames = 0;
+  g_object_get(derain(h), "frames-processed", &frames, nullptr);
+  EXPECT_EQ(frames, 1u) << "derained, not passed through";
+  const GstVideoRegionOfInterestMeta *roi = gst_buffer_get_video_region_of_interest_meta(out);
+  ASSERT_NE(roi, nullptr);
+  EXPECT_STREQ(g_quark_to_string(roi->roi_type), "car");
+  EXPECT_EQ(roi->x, 1u);
+  EXPECT_EQ(roi->y, 2u);
+  EXPECT_EQ(roi->w, 5u);
+  EXPECT_EQ(roi->h, 4u);
+  gst_buffer_unref(out);
   gst_harness_teardown(h);
 }
 
@@ -781,6 +860,39 @@ TEST(RainSim, DeterministicForASeedAndTheTrainingSynthesizer) {
   EXPECT_EQ(a[0], synthesized(RainBlend::kAdd));
   EXPECT_EQ(screen[0], synthesized(RainBlend::kScreen));
   EXPECT_EQ(heavy[0], synthesized(RainBlend::kAdd, 3, 0.3, 20, 3));
+}
+
+TEST(RainSim, ControlledPropertiesFollowTheirBindingAndASeekRestartsTheCount) {
+  gst_init(nullptr, nullptr);
+  std::vector<uint8_t> pixels(40 * 30 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(40 + i % 150);
+  auto frame = [&] { return gst_buffer_new_memdup(pixels.data(), pixels.size()); };
+  GstHarness *h = gst_harness_new_parse("rainsim seed=5");
+  gst_harness_set_src_caps(h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB",
+                                                  "width", G_TYPE_INT, 40, "height", G_TYPE_INT, 30,
+                                                  "framerate", GST_TYPE_FRACTION, 25, 1, nullptr));
+  GstElement *rain = gst_harness_find_element(h, "rainsim");
+  bind_steps(rain, "density", 0.0, 0.5);  // density 0, then 0.1 (half of 0.2)
+  double density = -1;
+  EXPECT_EQ(pull_bytes(h, timestamped(frame(), 0)), pixels) << "density 0 adds no rain";
+  g_object_get(rain, "density", &density, nullptr);
+  EXPECT_EQ(density, 0.0);
+  const auto first = pull_bytes(h, timestamped(frame(), GST_SECOND));
+  g_object_get(rain, "density", &density, nullptr);
+  EXPECT_NEAR(density, 0.1, 1e-12);
+  EXPECT_NE(first, pixels);
+  EXPECT_NE(pull_bytes(h, timestamped(frame(), 2 * GST_SECOND)), first) << "a frame of its own";
+
+  // A seek (flush) starts the count anew: the same frame time gets the same rain.
+  gst_harness_push_event(h, gst_event_new_flush_start());
+  gst_harness_push_event(h, gst_event_new_flush_stop(TRUE));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_harness_push_event(h, gst_event_new_segment(&segment));
+  EXPECT_EQ(pull_bytes(h, timestamped(frame(), 0)), pixels);
+  EXPECT_EQ(pull_bytes(h, timestamped(frame(), GST_SECOND)), first);
+  gst_object_unref(rain);
+  gst_harness_teardown(h);
 }
 
 // Bytes of address space this process holds (VmSize).

@@ -330,6 +330,35 @@ TEST_F(GstPerception, SegmentMetaHoldsTheArgmaxMapAndOverlayBlends) {
   }
 }
 
+// Scaling the frame after sapnetsegment resamples its class map to the new size (nearest), so
+// that the map still lines up with the frame; a same-size conversion keeps it as it is.
+TEST_F(GstPerception, SegmentMetaFollowsTheFrameThroughVideoscale) {
+  for (const char *f : {"videoscale", "videoconvert"})
+    if (GstElementFactory *factory = gst_element_factory_find(f))
+      gst_object_unref(factory);
+    else
+      GTEST_SKIP() << "no GStreamer element " << f << " (gstreamer1.0-plugins-base)";
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(true));
+  const int w = 12, hgt = 9;
+  GstHarness *h =
+      harness("sapnetsegment model-location=\"" + model +
+                  "\" ! videoconvert ! videoscale ! capsfilter caps=video/x-raw,width=24,height=18",
+              "RGB", w, hgt);
+  GstBuffer *out = gst_harness_push_and_pull(h, filled(info_of("RGB", w, hgt), 100));
+  ASSERT_NE(out, nullptr);
+  const SapnetSegmentationMeta *m = gst_buffer_get_sapnet_segmentation_meta(out);
+  ASSERT_NE(m, nullptr) << "the meta was dropped";
+  ASSERT_EQ(m->width, 24u);
+  ASSERT_EQ(m->height, 18u);
+  for (int y = 0; y < 18; ++y)
+    for (int x = 0; x < 24; ++x)
+      ASSERT_EQ(m->class_map[y * 24 + x], testing::segmenter_class(x / 2, y / 2, w, hgt))
+          << x << "," << y;
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+
 TEST(PerceptionProperties, Triplets) {
   std::array<float, 3> v{};
   EXPECT_TRUE(gst::parse_rgb_triplet("0.485,0.456, 0.406", &v));

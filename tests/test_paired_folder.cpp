@@ -47,6 +47,33 @@ TEST(PairedFolder, PrenetLayoutAndPrefixedNames) {
   EXPECT_EQ(fs::path(pairs2[0].clean).filename(), "norain3.png");
 }
 
+TEST(PairedFolder, JorderLayoutLeavesMasksAndStreakLayersOut) {
+  testing::TempDir dir;
+  for (int n : {1, 2})
+    for (const char *kind : {"rain-", "norain-", "rainregion-", "rainstreak-"})
+      touch(dir / (kind + std::to_string(n) + ".png"));
+  auto pairs = find_pairs(dir.path());
+  ASSERT_EQ(pairs.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(fs::path(pairs[i].rainy).filename(), "rain-" + std::to_string(i + 1) + ".png");
+    EXPECT_EQ(fs::path(pairs[i].clean).filename(), "norain-" + std::to_string(i + 1) + ".png");
+  }
+}
+
+TEST(PairedFolder, TwoCleanImagesWithOneNumberAreRefused_n) {
+  testing::TempDir dir;
+  touch(dir / "input/7.png");
+  touch(dir / "target/7.png");
+  touch(dir / "target/007.jpg");
+  try {
+    find_pairs(dir.path());
+    FAIL() << "two clean images numbered 7 were accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("007.jpg"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("number 7"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PairedFolder, MissingPartnerIsNamed_n) {
   testing::TempDir dir;
   touch(dir / "input/1.png");

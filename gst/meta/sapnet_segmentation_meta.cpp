@@ -1,7 +1,11 @@
 // SapnetSegmentationMeta: registration, attaching and the accessors (sapnet_segmentation_meta.h).
 #include "sapnet_segmentation_meta.h"
 
+#include <gst/video/video.h>
+
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 static gboolean segmentation_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
   auto *m = reinterpret_cast<SapnetSegmentationMeta *>(meta);
@@ -16,18 +20,47 @@ static void segmentation_meta_free(GstMeta *meta, GstBuffer *) {
   m->class_map = nullptr;
 }
 
-// Copies come along with buffer copies; other transforms (scale, crop) drop the meta.
+// The map resampled (nearest: class ids are labels, not levels) as the frame is scaled from
+// `in` to `out`.
+static gboolean add_scaled(GstBuffer *dest, const SapnetSegmentationMeta *m, const GstVideoInfo *in,
+                           const GstVideoInfo *out) {
+  if (GST_VIDEO_INFO_WIDTH(in) <= 0 || GST_VIDEO_INFO_HEIGHT(in) <= 0 || !m->class_map ||
+      m->width == 0 || m->height == 0)
+    return FALSE;
+  const guint w = std::max<guint>(
+      1, guint(double(m->width) * GST_VIDEO_INFO_WIDTH(out) / GST_VIDEO_INFO_WIDTH(in) + 0.5));
+  const guint h = std::max<guint>(
+      1, guint(double(m->height) * GST_VIDEO_INFO_HEIGHT(out) / GST_VIDEO_INFO_HEIGHT(in) + 0.5));
+  std::vector<guint8> map(size_t(w) * h);
+  for (guint y = 0; y < h; ++y) {
+    const guint sy = std::min<guint>(m->height - 1, guint((y + 0.5) * m->height / h));
+    for (guint x = 0; x < w; ++x) {
+      const guint sx = std::min<guint>(m->width - 1, guint((x + 0.5) * m->width / w));
+      map[size_t(y) * w + x] = m->class_map[size_t(sy) * m->width + sx];
+    }
+  }
+  return gst_buffer_add_sapnet_segmentation_meta(dest, w, h, m->num_classes, map.data()) != nullptr;
+}
+
+// Copies come along with buffer copies and scaling resamples the map (the meta's "size" tag
+// makes videoscale and videoconvert ask); other transforms (a crop) drop it, since the map would
+// no longer line up.
 static gboolean segmentation_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *,
-                                            GQuark type, gpointer) {
-  if (!GST_META_TRANSFORM_IS_COPY(type)) return FALSE;
+                                            GQuark type, gpointer data) {
   const auto *m = reinterpret_cast<SapnetSegmentationMeta *>(meta);
-  return gst_buffer_add_sapnet_segmentation_meta(dest, m->width, m->height, m->num_classes,
-                                                 m->class_map) != nullptr;
+  if (GST_META_TRANSFORM_IS_COPY(type))
+    return gst_buffer_add_sapnet_segmentation_meta(dest, m->width, m->height, m->num_classes,
+                                                   m->class_map) != nullptr;
+  if (GST_VIDEO_META_TRANSFORM_IS_SCALE(type)) {
+    const auto *scale = static_cast<const GstVideoMetaTransform *>(data);
+    return add_scaled(dest, m, scale->in_info, scale->out_info);
+  }
+  return FALSE;
 }
 
 GType sapnet_segmentation_meta_api_get_type(void) {
   static GType type = 0;
-  static const gchar *tags[] = {nullptr};
+  static const gchar *tags[] = {GST_META_TAG_VIDEO_STR, GST_META_TAG_VIDEO_SIZE_STR, nullptr};
   if (g_once_init_enter(&type)) {
     // An older copy of these metas (a plugin built before the library) may have registered the
     // name already: share its type rather than fail to register a second one.

@@ -2,7 +2,9 @@
  *
  * One byte per pixel, the class id (the argmax of the segmenter's logits) at the frame's size,
  * rows packed (`width` bytes per row, no padding). The meta owns the map; copying a buffer copies
- * it; any other transform (scaling, cropping) drops it, since the map would no longer line up.
+ * it; scaling the frame (videoscale, videoconvertscale) resamples it to the new size (nearest);
+ * any other transform (cropping) drops it, since the map would no longer line up. Its tags are
+ * "video" and "size".
  *
  * Reading it downstream (a pad probe, appsink, another element); link libgstsapnetmeta-1.0
  * (pkg-config gstreamer-sapnet-meta-1.0), the library the sapnet plugin registers it with:

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 
+#include "controlled_properties.h"
 #include "frame_view.h"
 #include "property_parsing.h"
 
@@ -295,6 +296,11 @@ static void gst_sapnet_perception_filter_finalize(GObject *object) {
   G_OBJECT_CLASS(gst_sapnet_perception_filter_parent_class)->finalize(object);
 }
 
+static void gst_sapnet_perception_filter_before_transform(GstBaseTransform *trans,
+                                                          GstBuffer *buffer) {
+  sapnet::gst::sync_controlled_properties(trans, buffer);
+}
+
 static void gst_sapnet_perception_filter_class_init(GstSapnetPerceptionFilterClass *klass) {
   auto *gobject_class = G_OBJECT_CLASS(klass);
   auto *trans_class = GST_BASE_TRANSFORM_CLASS(klass);
@@ -353,6 +359,7 @@ static void gst_sapnet_perception_filter_class_init(GstSapnetPerceptionFilterCla
   trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_sink_event);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_before_transform);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_set_info);
   filter_class->transform_frame_ip =
       GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_transform_frame_ip);

@@ -54,11 +54,14 @@ void run_eval(const EvalArgs &args) {
       throw Error(pairs[i].rainy + " and " + pairs[i].clean + " differ in size");
     return pair;
   };
-  const Scores scores = evaluate_pairs(engine.get(), pairs.size(), read_pair, [&](const Scores &m) {
-    char note[64];
-    std::snprintf(note, sizeof note, "psnr %.2f ssim %.4f", m.psnr, m.ssim);
-    progress.update(m.count, note);
-  });
+  const Scores scores = evaluate_pairs(
+      engine.get(), pairs.size(), read_pair,
+      [&](const Scores &m) {
+        char note[64];
+        std::snprintf(note, sizeof note, "psnr %.2f ssim %.4f", m.psnr, m.ssim);
+        progress.update(m.count, note);
+      },
+      [&](size_t i) { return pairs[i].rainy; });
   progress.finish();
   if (args.record) {
     if (!engine) throw Error("--record needs a model (not --identity)");

@@ -211,9 +211,15 @@ void add_train(CLI::App &app) {
   cmd->add_option("-o,--output", o->out_dir, "Folder for checkpoints, logs and the plot")
       ->capture_default_str()
       ->group("Run");
-  cmd->add_flag("--resume", o->resume,
-                "Continue from OUTPUT/last.sapnet exactly where it stopped, with the run's own "
-                "options (OUTPUT/run.json); flags given now replace them")
+  auto *resume =
+      cmd->add_flag("--resume", o->resume,
+                    "Continue from OUTPUT/last.sapnet exactly where it stopped, with the run's own "
+                    "options (OUTPUT/run.json); flags given now replace them")
+          ->group("Run");
+  cmd->add_flag("--overwrite", o->overwrite,
+                "Start a new run in an OUTPUT folder that holds one, replacing its checkpoints "
+                "and logs")
+      ->excludes(resume)
       ->group("Run");
   cmd->add_option("--max-minutes", o->max_minutes,
                   "Stop after this long, saving a resumable checkpoint")

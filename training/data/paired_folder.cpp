@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -60,7 +61,12 @@ std::vector<fs::path> images_in(const fs::path &dir) {
 std::vector<ImagePair> match(const std::vector<fs::path> &rainy, const std::vector<fs::path> &clean,
                              const std::string &folder) {
   std::map<std::string, fs::path> by_key;
-  for (auto &c : clean) by_key[pair_key(c)] = c;
+  for (auto &c : clean) {
+    auto [it, added] = by_key.emplace(pair_key(c), c);
+    if (!added)
+      throw Error(folder + ": " + it->second.string() + " and " + c.string() +
+                  " are both clean image number " + it->first + " (which one pairs is unclear)");
+  }
   std::vector<ImagePair> pairs;
   for (auto &r : rainy) {
     auto it = by_key.find(pair_key(r));
@@ -91,14 +97,26 @@ std::vector<ImagePair> find_pairs(const std::string &folder) {
   if (!rain_dir.empty() && !clean_dir.empty()) {
     pairs = match(images_in(rain_dir), images_in(clean_dir), folder);
   } else {
+    // rain-N / norain-N only: JORDER's downloads keep rainregion-N and rainstreak-N (masks and
+    // streak layers) beside them, which are not rainy images.
+    static const std::regex rainy_name(R"(rain[-_]?\d.*)"), clean_name(R"(norain[-_]?\d.*)");
     std::vector<fs::path> rainy, clean;
+    size_t ignored = 0;
+    std::string ignored_example;
     for (auto &p : images_in(folder)) {
       const std::string name = p.filename().string();
-      if (name.rfind("norain", 0) == 0)
+      if (std::regex_match(name, clean_name))
         clean.push_back(p);
-      else if (name.rfind("rain", 0) == 0)
+      else if (std::regex_match(name, rainy_name))
         rainy.push_back(p);
+      else if (name.rfind("rain", 0) == 0 || name.rfind("norain", 0) == 0)
+        ++ignored, ignored_example = name;
     }
+    if (ignored)
+      std::fprintf(stderr,
+                   "sapnet: note: %s: %zu image(s) named rain* but not rain-N or norain-N left "
+                   "out (e.g. %s)\n",
+                   folder.c_str(), ignored, ignored_example.c_str());
     if (rainy.empty())
       throw Error(folder +
                   ": no recognised layout (expected input/ and target/ folders, or "

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -128,6 +129,7 @@ class SyntheticSource : public PatchSource {
     std::vector<std::pair<int, int>> sizes;
     for (auto &c : clean_) sizes.emplace_back(c.width, c.height);
     cells_ = grid(sizes, opts.patch, opts.stride);
+    if (clean_.empty()) throw Error("no training patches: no clean image found in " + what_);
     if (cells_.empty()) throw Error("no training patches: no clean image is as large as a patch");
   }
   size_t size() const override { return cells_.size(); }
@@ -229,8 +231,11 @@ uint8_t to_u8(float v) {
   return static_cast<uint8_t>(std::clamp(v * 255.0f + 0.5f, 0.0f, 255.0f));
 }
 
+// By extension, in any case: phones write IMG_1.MOV.
 bool is_video(const std::string &path) {
-  const auto ext = std::filesystem::path(path).extension().string();
+  auto ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".avi" || ext == ".mp4" || ext == ".mkv" || ext == ".mov" || ext == ".webm";
 }
 

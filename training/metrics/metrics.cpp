@@ -16,7 +16,7 @@ void check_same_size(const RgbImage &a, const RgbImage &b) {
                 std::to_string(b.height));
 }
 
-constexpr int kWindow = 11;
+constexpr int kWindow = kSsimWindow;
 
 std::array<double, kWindow> gaussian_window() {
   std::array<double, kWindow> w{};

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace sapnet {
@@ -29,16 +30,18 @@ double Progress::elapsed_seconds() const {
 }
 
 void Progress::update(size_t done, const std::string &note) {
+  most_done_ = std::max(most_done_, done);
   draw(done, note, false);
 }
 
 void Progress::finish(const std::string &note) {
-  draw(total_, note, true);
+  draw(std::max(most_done_, total_), note, true);
 }
 
 void Progress::draw(size_t done, const std::string &note, bool final) {
   const double elapsed = elapsed_seconds();
-  const double frac = total_ ? double(done) / total_ : 1.0;
+  // Clamped: a total from an estimate (a video container's frame count) can be passed.
+  const double frac = total_ ? std::min(1.0, double(done) / total_) : 1.0;
   std::string eta =
       done > 0 && done < total_ ? " eta " + format_duration(elapsed / done * (total_ - done)) : "";
   std::string tail = " " + std::to_string(done) + "/" + std::to_string(total_) + " " +

@@ -23,6 +23,7 @@ class Progress {
   FILE *out_;
   bool tty_;
   size_t last_tenth_ = 0;
+  size_t most_done_ = 0;  // the count finish() shows when more than the total were done
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -31,6 +31,7 @@
 #include "error.h"
 #include "eval/evaluate.h"
 #include "host_resources.h"
+#include "metrics/metrics.h"
 #include "model_file.h"
 #include "sapnet.h"
 #include "torch_device.h"
@@ -45,20 +46,27 @@ namespace sapnet {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-void on_sigint(int) {
+void on_stop_signal(int) {
   g_interrupted = true;
 }
 
-// Ctrl-C asks training to save and stop; the previous handler returns however training ends.
-class SigintGuard {
+// Ctrl-C, and SIGTERM (kill, a batch system's time-out, docker stop), ask training to save and
+// stop; the previous handlers return however training ends.
+class StopSignalGuard {
  public:
-  SigintGuard() : previous_(std::signal(SIGINT, on_sigint)) {}
-  ~SigintGuard() { std::signal(SIGINT, previous_); }
-  SigintGuard(const SigintGuard &) = delete;
-  SigintGuard &operator=(const SigintGuard &) = delete;
+  StopSignalGuard()
+      : previous_int_(std::signal(SIGINT, on_stop_signal)),
+        previous_term_(std::signal(SIGTERM, on_stop_signal)) {}
+  ~StopSignalGuard() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  StopSignalGuard(const StopSignalGuard &) = delete;
+  StopSignalGuard &operator=(const StopSignalGuard &) = delete;
 
  private:
-  void (*previous_)(int);
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
 };
 
 // SplitMix64: decorrelates (seed, epoch, index) into independent stream seeds.
@@ -276,6 +284,28 @@ void write_run_options(const TrainOptions &o, const fs::path &dir) {
   file.commit();
 }
 
+// A finished or interrupted run (a checkpoint) is never replaced by a new one unless asked for:
+// the old run stays resumable. A run.json or logs without a checkpoint (a run that failed in its
+// first epoch) hold nothing to resume.
+void refuse_to_replace_a_run(const fs::path &dir, bool overwrite) {
+  if (overwrite) return;
+  if (fs::exists(dir / "last.sapnet") || fs::exists(dir / "model.sapnet"))
+    throw Error(dir.string() +
+                ": holds a training run already; continue it with --resume, start over with "
+                "--overwrite, or name another folder with -o");
+}
+
+// A new run starts with none of an earlier run's files, so that its logs never mix with theirs;
+// called once the new run has set up (an --init inside the folder is loaded by then).
+void clear_earlier_run(const fs::path &dir) {
+  for (const char *name :
+       {"last.sapnet", "model.sapnet", "run.json", "log.csv", "log.jsonl", "plot.png"}) {
+    std::error_code ec;
+    fs::remove(dir / name, ec);
+    if (ec) throw Error((dir / name).string() + ": cannot remove (" + ec.message() + ")");
+  }
+}
+
 class Trainer {
  public:
   explicit Trainer(const TrainOptions &o) : o_(o) {}
@@ -300,6 +330,7 @@ class Trainer {
                           nlohmann::json &terms, torch::Tensor *output = nullptr);
   std::pair<double, double> validate();
   void save(const std::string &path, bool with_optimizer);
+  void save_epoch_done(const fs::path &last);
   void log_epoch(const nlohmann::json &row);
   int benchmark();
   void fill_batch(const std::vector<size_t> &order, size_t first, int epoch);
@@ -315,6 +346,7 @@ class Trainer {
   torch::Device device_{torch::kCPU};
   Concat data_;
   std::vector<std::pair<RgbImage, RgbImage>> val_;  // (rainy, clean), decoded once
+  std::vector<std::string> val_names_;              // each pair's rainy file, for errors
   SAPNet net_{nullptr};
   std::unique_ptr<torch::optim::Adam> opt_;
   loss::Vgg16Features vgg_{nullptr};
@@ -345,7 +377,7 @@ void Trainer::setup_data() {
   if (!o_.clean.empty()) {
     auto images = load_clean_images(o_.clean, o_.video_step, o_.skip_bad, o_.max_side);
     std::string what;
-    for (auto &c : o_.clean) what += (what.empty() ? "" : ", ") + fs::path(c).filename().string();
+    for (auto &c : o_.clean) what += (what.empty() ? "" : ", ") + dataset_name(c);
     data_.add(make_synthetic_source(std::move(images), so, what));
   }
   for (auto &p : o_.packed) data_.add(make_packed_source(p, o_.heavy_fraction));
@@ -360,7 +392,13 @@ void Trainer::setup_data() {
         RgbImage rainy = read_image(pair.rainy), clean = read_image(pair.clean);
         if (rainy.width != clean.width || rainy.height != clean.height)
           throw Error(pair.rainy + " and " + pair.clean + " differ in size");
+        if (rainy.width < kSsimWindow || rainy.height < kSsimWindow)
+          throw Error(pair.rainy + ": " + std::to_string(rainy.width) + "x" +
+                      std::to_string(rainy.height) + " is smaller than the " +
+                      std::to_string(kSsimWindow) + "x" + std::to_string(kSsimWindow) +
+                      " that SSIM needs");
         val_.push_back({std::move(rainy), std::move(clean)});
+        val_names_.push_back(pair.rainy);
       } catch (const Error &e) {
         if (!o_.skip_bad) throw Error(std::string("validation set: ") + e.what());
         std::fprintf(stderr, "sapnet: warning: validation pair skipped: %s\n", e.what());
@@ -496,8 +534,20 @@ std::pair<double, double> Trainer::validate() {
   options.device = device_.str();
   options.threads = torch::get_num_threads();  // as training runs
   Engine engine(options);
-  const Scores scores = evaluate_pairs(&engine, val_.size(), [&](size_t i) { return val_[i]; });
+  const Scores scores = evaluate_pairs(
+      &engine, val_.size(), [&](size_t i) { return val_[i]; }, {},
+      [&](size_t i) { return val_names_[i]; });
   return {scores.psnr, scores.ssim};
+}
+
+// A finished epoch's checkpoint names the next epoch to run, so that --resume starts there.
+void Trainer::save_epoch_done(const fs::path &last) {
+  ++epoch_;
+  step_in_epoch_ = 0;
+  loss_sum_ = psnr_sum_ = 0;
+  counted_ = 0;
+  save(last.string(), true);
+  --epoch_;  // undone here, redone by the epoch loop's increment
 }
 
 void Trainer::save(const std::string &path, bool with_optimizer) {
@@ -792,6 +842,7 @@ int Trainer::run_ranks() {
       std::fprintf(stderr, "sapnet: resuming %s at epoch %d, step %zu\n", last.c_str(), epoch_ + 1,
                    step_in_epoch_);
   } else {
+    if (rank_ == 0 && !o_.benchmark) refuse_to_replace_a_run(dir, o_.overwrite);
     setup_data();
     setup_losses();
     setup_model();
@@ -822,11 +873,14 @@ int Trainer::run_ranks() {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw Error(dir.string() + ": cannot create output folder (" + ec.message() + ")");
-    if (!o_.resume) write_run_options(o_, dir);
+    if (!o_.resume) clear_earlier_run(dir);
+    // On resume too: the options now in force (run.json's, with the flags given this time) are
+    // what the next --resume continues with.
+    write_run_options(o_, dir);
     saving_allowed_ = true;
   }
   g_interrupted = false;
-  const SigintGuard sigint;
+  const StopSignalGuard stop_signals;
   const size_t steps =
       o_.steps_per_epoch ? o_.steps_per_epoch : std::max<size_t>(1, data_.size() / global_batch());
   const auto wall_start = std::chrono::steady_clock::now();
@@ -905,12 +959,24 @@ int Trainer::run_ranks() {
     seconds_ +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
     const double mean_loss = counted_ ? loss_sum_ / counted_ : 0.0;
+    std::string validation_error;
     if (rank_ == 0) {
-      const auto [vpsnr, vssim] = validate();
-      progress->finish(val_.empty() ? "" : "val psnr " + std::to_string(vpsnr).substr(0, 5));
+      double vpsnr = 0, vssim = 0;
+      try {
+        std::tie(vpsnr, vssim) = validate();
+      } catch (const std::exception &e) {
+        // The epoch's training is kept: logged as an epoch without validation and saved as done
+        // below, so that --resume goes on after it; the error stops the run then.
+        validation_error = std::string("validation after epoch ") + std::to_string(epoch_ + 1) +
+                           " failed: " + e.what() + " (the epoch is saved in " + last.string() +
+                           "; --resume continues)";
+      }
+      progress->finish(!validation_error.empty() ? "validation failed"
+                       : val_.empty()            ? ""
+                                      : "val psnr " + std::to_string(vpsnr).substr(0, 5));
       plot_loss_.push_back(mean_loss);
       plot_psnr_.push_back(vpsnr);
-      if (!val_.empty())
+      if (!val_.empty() && validation_error.empty())
         last_metrics_ = {{"val", dataset_name(o_.val)},
                          {"val_psnr", vpsnr},
                          {"val_ssim", vssim},
@@ -923,13 +989,11 @@ int Trainer::run_ranks() {
                  {"steps", total_steps_},
                  {"seconds", seconds_}});
     }
-    // The checkpoint names the next epoch to run, so that --resume starts there.
-    ++epoch_;
+    if (rank_ == 0) save_epoch_done(last);
+    if (!validation_error.empty()) throw Error(validation_error);
     step_in_epoch_ = 0;
     loss_sum_ = psnr_sum_ = 0;
     counted_ = 0;
-    if (rank_ == 0) save(last.string(), true);
-    --epoch_;  // undone here, redone by the loop's increment
     if (pg_) {
       // The others wait here, however long rank 0 validates, for as long as it is alive.
       const std::string key = "epoch/" + std::to_string(epoch_);

@@ -51,6 +51,9 @@ struct TrainOptions {
 
   std::string out_dir = "train-out";
   bool resume = false;
+  // A new run in a folder that holds one (last.sapnet or run.json) is refused unless this is set:
+  // then the old run's checkpoints and logs are replaced.
+  bool overwrite = false;
   // Flags given on the command line ("stages", "lr", ...). When set (the command line), a resumed
   // run takes every other option from its folder's run.json, so that `--resume -o DIR` alone
   // continues it; empty (a program's own options), the options are used as they are.
