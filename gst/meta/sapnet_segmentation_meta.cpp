@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 static gboolean segmentation_meta_init(GstMeta *meta, gpointer, GstBuffer *) {
   auto *m = reinterpret_cast<SapnetSegmentationMeta *>(meta);
@@ -20,6 +19,19 @@ static void segmentation_meta_free(GstMeta *meta, GstBuffer *) {
   m->class_map = nullptr;
 }
 
+// A new meta on `buffer` with a map of width x height ids still to be filled.
+static SapnetSegmentationMeta *attach(GstBuffer *buffer, guint width, guint height,
+                                      guint num_classes) {
+  auto *m = reinterpret_cast<SapnetSegmentationMeta *>(
+      gst_buffer_add_meta(buffer, sapnet_segmentation_meta_get_info(), nullptr));
+  if (!m) return nullptr;
+  m->width = width;
+  m->height = height;
+  m->num_classes = num_classes;
+  m->class_map = static_cast<guint8 *>(g_malloc(gsize(width) * height));
+  return m;
+}
+
 // The map resampled (nearest: class ids are labels, not levels) as the frame is scaled from
 // `in` to `out`.
 static gboolean add_scaled(GstBuffer *dest, const SapnetSegmentationMeta *m, const GstVideoInfo *in,
@@ -31,15 +43,16 @@ static gboolean add_scaled(GstBuffer *dest, const SapnetSegmentationMeta *m, con
       1, guint(double(m->width) * GST_VIDEO_INFO_WIDTH(out) / GST_VIDEO_INFO_WIDTH(in) + 0.5));
   const guint h = std::max<guint>(
       1, guint(double(m->height) * GST_VIDEO_INFO_HEIGHT(out) / GST_VIDEO_INFO_HEIGHT(in) + 0.5));
-  std::vector<guint8> map(size_t(w) * h);
+  SapnetSegmentationMeta *scaled = attach(dest, w, h, m->num_classes);
+  if (!scaled) return FALSE;
   for (guint y = 0; y < h; ++y) {
     const guint sy = std::min<guint>(m->height - 1, guint((y + 0.5) * m->height / h));
     for (guint x = 0; x < w; ++x) {
       const guint sx = std::min<guint>(m->width - 1, guint((x + 0.5) * m->width / w));
-      map[size_t(y) * w + x] = m->class_map[size_t(sy) * m->width + sx];
+      scaled->class_map[size_t(y) * w + x] = m->class_map[size_t(sy) * m->width + sx];
     }
   }
-  return gst_buffer_add_sapnet_segmentation_meta(dest, w, h, m->num_classes, map.data()) != nullptr;
+  return TRUE;
 }
 
 // Copies come along with buffer copies and scaling resamples the map (the meta's "size" tag
@@ -87,13 +100,8 @@ SapnetSegmentationMeta *gst_buffer_add_sapnet_segmentation_meta(GstBuffer *buffe
                                                                 guint height, guint num_classes,
                                                                 const guint8 *class_map) {
   g_return_val_if_fail(GST_IS_BUFFER(buffer) && class_map && width && height, nullptr);
-  auto *m = reinterpret_cast<SapnetSegmentationMeta *>(
-      gst_buffer_add_meta(buffer, sapnet_segmentation_meta_get_info(), nullptr));
-  if (!m) return nullptr;
-  m->width = width;
-  m->height = height;
-  m->num_classes = num_classes;
-  m->class_map = static_cast<guint8 *>(g_memdup2(class_map, gsize(width) * height));
+  SapnetSegmentationMeta *m = attach(buffer, width, height, num_classes);
+  if (m) std::memcpy(m->class_map, class_map, gsize(width) * height);
   return m;
 }
 

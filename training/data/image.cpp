@@ -15,10 +15,15 @@
 
 namespace sapnet {
 
-bool has_image_extension(const std::string &path) {
+std::string lowercase_extension(const std::string &path) {
   std::string ext = std::filesystem::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+bool has_image_extension(const std::string &path) {
+  const std::string ext = lowercase_extension(path);
   for (const char *known : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm"})
     if (ext == known) return true;
   return false;

@@ -48,4 +48,8 @@ bool image_io_available();
 // ppm).
 bool has_image_extension(const std::string &path);
 
+// The file name's extension in lower case (".png" for "IMG_1.PNG"): phones and cameras write
+// upper-case names.
+std::string lowercase_extension(const std::string &path);
+
 }  // namespace sapnet

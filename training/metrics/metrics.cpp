@@ -16,7 +16,7 @@ void check_same_size(const RgbImage &a, const RgbImage &b) {
                 std::to_string(b.height));
 }
 
-constexpr int kWindow = kSsimWindow;
+constexpr int kWindow = 11;
 
 std::array<double, kWindow> gaussian_window() {
   std::array<double, kWindow> w{};
@@ -93,11 +93,15 @@ double psnr(const RgbImage &a, const RgbImage &b) {
   return 10.0 * std::log10(255.0 * 255.0 / mse);
 }
 
+void require_ssim_size(int width, int height) {
+  if (width < kWindow || height < kWindow)
+    throw Error(std::to_string(width) + "x" + std::to_string(height) + " is smaller than the " +
+                std::to_string(kWindow) + "x" + std::to_string(kWindow) + " that SSIM needs");
+}
+
 double ssim(const RgbImage &a, const RgbImage &b) {
   check_same_size(a, b);
-  if (a.width < kWindow || a.height < kWindow)
-    throw Error("SSIM needs images of at least 11x11 pixels, got " + std::to_string(a.width) + "x" +
-                std::to_string(a.height));
+  require_ssim_size(a.width, a.height);
   return (ssim_channel(a, b, 0) + ssim_channel(a, b, 1) + ssim_channel(a, b, 2)) / 3.0;
 }
 

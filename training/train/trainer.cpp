@@ -392,11 +392,11 @@ void Trainer::setup_data() {
         RgbImage rainy = read_image(pair.rainy), clean = read_image(pair.clean);
         if (rainy.width != clean.width || rainy.height != clean.height)
           throw Error(pair.rainy + " and " + pair.clean + " differ in size");
-        if (rainy.width < kSsimWindow || rainy.height < kSsimWindow)
-          throw Error(pair.rainy + ": " + std::to_string(rainy.width) + "x" +
-                      std::to_string(rainy.height) + " is smaller than the " +
-                      std::to_string(kSsimWindow) + "x" + std::to_string(kSsimWindow) +
-                      " that SSIM needs");
+        try {
+          require_ssim_size(rainy.width, rainy.height);
+        } catch (const Error &e) {
+          throw Error(pair.rainy + ": " + e.what());
+        }
         val_.push_back({std::move(rainy), std::move(clean)});
         val_names_.push_back(pair.rainy);
       } catch (const Error &e) {
