@@ -13,11 +13,13 @@
 
 #include "engine.h"
 #include "frame.h"
+#include "frame_view.h"
 
 // The formats sapnetderain takes in CUDA memory (the nvcodec elements' common ones).
 #define SAPNET_CUDA_MEMORY_FORMATS "{ NV12, I420, RGBA, BGRA, RGBx, BGRx }"
-#define SAPNET_CUDA_VIDEO_CAPS \
-  GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:CUDAMemory", SAPNET_CUDA_MEMORY_FORMATS)
+#define SAPNET_CUDA_VIDEO_CAPS                                                       \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:CUDAMemory", SAPNET_CUDA_MEMORY_FORMATS) \
+  SAPNET_PROGRESSIVE
 
 namespace sapnet::gst {
 

@@ -66,6 +66,10 @@ inline FrameView view_of(GstVideoFrame *frame) {
   return v;
 }
 
-#define SAPNET_VIDEO_CAPS GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, NV12, I420 }")
+// Progressive frames only: an interlaced frame's two fields are two moments, which the network's
+// wide convolutions and the temporal mode would blend (put a deinterlace element in front).
+#define SAPNET_PROGRESSIVE ", interlace-mode = (string) progressive"
+#define SAPNET_VIDEO_CAPS \
+  GST_VIDEO_CAPS_MAKE("{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, NV12, I420 }") SAPNET_PROGRESSIVE
 
 }  // namespace sapnet::gst

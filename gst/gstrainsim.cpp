@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "controlled_properties.h"
+#include "frame_fits.h"
 #include "frame_view.h"
 #include "rain.h"
 
@@ -64,6 +65,7 @@ struct RainState {
   sapnet::RainParams params;
   guint64 seed = 0;
   guint64 frame = 0;          // since start or the last flushing seek: each its own streaks
+  guint64 frame_number = 0;   // the frame being transformed
   std::vector<float> planar;  // reused conversion buffer
 };
 
@@ -97,8 +99,22 @@ static gboolean gst_rain_sim_sink_event(GstBaseTransform *trans, GstEvent *event
   return GST_BASE_TRANSFORM_CLASS(gst_rain_sim_parent_class)->sink_event(trans, event);
 }
 
+// Counted here, before QoS may drop the frame: frame N gets the rain of frame N whatever was
+// dropped before it.
 static void gst_rain_sim_before_transform(GstBaseTransform *trans, GstBuffer *buffer) {
+  RainState *s = GST_RAIN_SIM(trans)->state;
+  {
+    std::lock_guard<std::mutex> g(s->lock);
+    s->frame_number = s->frame++;
+  }
   sapnet::gst::sync_controlled_properties(trans, buffer);
+}
+
+// A buffer too short for its caps is an error, not a frame passed on without rain.
+static GstFlowReturn gst_rain_sim_transform_ip(GstBaseTransform *trans, GstBuffer *buffer) {
+  if (!sapnet::gst::frame_fits(GST_ELEMENT(trans), buffer, &GST_VIDEO_FILTER(trans)->in_info))
+    return GST_FLOW_ERROR;
+  return GST_BASE_TRANSFORM_CLASS(gst_rain_sim_parent_class)->transform_ip(trans, buffer);
 }
 
 static GstFlowReturn gst_rain_sim_transform_frame_ip(GstVideoFilter *filter, GstVideoFrame *frame) {
@@ -108,7 +124,7 @@ static GstFlowReturn gst_rain_sim_transform_frame_ip(GstVideoFilter *filter, Gst
   {
     std::lock_guard<std::mutex> g(s->lock);
     params = s->params;
-    seed = s->seed * 1000003ull + s->frame++;
+    seed = s->seed * 1000003ull + s->frame_number;
   }
   // The synthesizer throws for parameters out of range (a NaN passes GLib's range check) and the
   // buffer may fail to grow: either is an element error, never an exception through GStreamer.
@@ -300,6 +316,7 @@ static void gst_rain_sim_class_init(GstRainSimClass *klass) {
   GST_BASE_TRANSFORM_CLASS(klass)->sink_event = GST_DEBUG_FUNCPTR(gst_rain_sim_sink_event);
   GST_BASE_TRANSFORM_CLASS(klass)->before_transform =
       GST_DEBUG_FUNCPTR(gst_rain_sim_before_transform);
+  GST_BASE_TRANSFORM_CLASS(klass)->transform_ip = GST_DEBUG_FUNCPTR(gst_rain_sim_transform_ip);
   GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip =
       GST_DEBUG_FUNCPTR(gst_rain_sim_transform_frame_ip);
 }

@@ -33,6 +33,7 @@
 #include "controlled_properties.h"
 #include "engine.h"
 #include "error.h"
+#include "frame_fits.h"
 #include "frame_view.h"
 #include "latency_budget.h"
 #include "meta/sapnet_rain_meta.h"
@@ -642,13 +643,17 @@ static GstFlowReturn copy_frame(GstVideoFilter *filter, GstBuffer *inbuf, GstBuf
   return GST_FLOW_ERROR;
 }
 
+#endif
+
 // With CUDA memory on a pad: frames that are CUDA memory of the Engine's GPU go through the
 // Engine in place (no copy); anything else through GstVideoFilter's system-memory mapping and
-// transform_frame (a copy, said in the debug log), never a wrong frame.
+// transform_frame (a copy, said in the debug log), never a wrong frame. A buffer too short for
+// its caps is an error, not an unwritten output frame.
 static GstFlowReturn gst_sapnet_derain_transform(GstBaseTransform *trans, GstBuffer *inbuf,
                                                  GstBuffer *outbuf) {
-  auto *self = GST_SAPNET_DERAIN(trans);
   auto *filter = GST_VIDEO_FILTER(trans);
+#if SAPNET_GST_CUDA
+  auto *self = GST_SAPNET_DERAIN(trans);
   DerainState *s = self->state;
   if (s->frame_copy) return copy_frame(filter, inbuf, outbuf);
   if ((s->in_cuda || s->out_cuda) && !s->frame_failed && s->engine) {
@@ -687,8 +692,12 @@ static GstFlowReturn gst_sapnet_derain_transform(GstBaseTransform *trans, GstBuf
       return ret;
     }
   }
+#endif
+  if (!sapnet::gst::frame_fits(GST_ELEMENT(trans), inbuf, &filter->in_info)) return GST_FLOW_ERROR;
   return GST_BASE_TRANSFORM_CLASS(gst_sapnet_derain_parent_class)->transform(trans, inbuf, outbuf);
 }
+
+#if SAPNET_GST_CUDA
 
 // Caps: each pad may be in system or CUDA memory (CUDA memory only where it can be used: a CUDA
 // device property and a driver); the memory a pad has is kept when the other side allows it.
@@ -760,8 +769,9 @@ static GstFlowReturn gst_sapnet_derain_generate_output(GstBaseTransform *trans,
   return ret;
 }
 
-// With a latency budget, lateness reported by QoS costs stages instead of frames: the base class
-// (which would drop late frames) does not see those QoS events; upstream still does.
+// With a latency budget, lateness reported by QoS costs stages instead of frames: neither the base
+// class nor the elements upstream (decoders, videoconvert: they would drop the late frames before
+// they get here) see a late report. Reports of frames on time go upstream as usual.
 static gboolean gst_sapnet_derain_src_event(GstBaseTransform *trans, GstEvent *event) {
   DerainState *s = GST_SAPNET_DERAIN(trans)->state;
   if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
@@ -773,7 +783,11 @@ static gboolean gst_sapnet_derain_src_event(GstBaseTransform *trans, GstEvent *e
     if (budget > 0) {
       GstClockTimeDiff diff = 0;
       gst_event_parse_qos(event, nullptr, nullptr, &diff, nullptr);
-      if (diff > 0) s->qos_late = true;
+      if (diff > 0) {
+        s->qos_late = true;
+        gst_event_unref(event);
+        return TRUE;
+      }
       return gst_pad_push_event(GST_BASE_TRANSFORM_SINK_PAD(trans), event);
     }
   }
@@ -1139,9 +1153,9 @@ static void gst_sapnet_derain_class_init(GstSapnetDerainClass *klass) {
 #if SAPNET_GST_CUDA
   element_class->set_context = GST_DEBUG_FUNCPTR(gst_sapnet_derain_set_context);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform_caps);
-  trans_class->transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform);
   trans_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_propose_allocation);
 #endif
+  trans_class->transform = GST_DEBUG_FUNCPTR(gst_sapnet_derain_transform);
   trans_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_sapnet_derain_decide_allocation);
   gst_type_mark_as_plugin_api(sapnet_precision_get_type(), static_cast<GstPluginAPIFlags>(0));
 }

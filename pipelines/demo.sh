@@ -55,7 +55,9 @@ unbounded="max-size-buffers=0 max-size-time=0 max-size-bytes=0"
 # framelimit, not identity eos-after: identity drops frame N itself and then lets through the frame
 # the decoder drains seconds of video later, which the encoders stretched into a 34 s last frame and
 # the compositor padded with hundreds of repeated frames.
-echo "demo: $input, $frames frames at width $width -> $out"
+what="$frames frames"
+[ "$frames" = 0 ] && what="all frames"  # framelimit frames=0 lets every frame through
+echo "demo: $input, $what at width $width -> $out"
 start=$(date +%s.%N)
 eval gst-launch-1.0 -q -e filesrc location="\"$input\"" ! decodebin ! videoconvert ! videoscale ! \
   video/x-raw,format=RGB,width=$width,pixel-aspect-ratio=1/1 ! framelimit frames=$frames ! $rainsim tee name=rainy \
@@ -65,6 +67,11 @@ eval gst-launch-1.0 -q -e filesrc location="\"$input\"" ! decodebin ! videoconve
   clean. ! queue $unbounded ! videoconvert ! $enc ! filesink location="\"$out/derained.mp4\"" \
   compositor name=comp sink_1::xpos=$width ! videoconvert ! $enc ! filesink location="\"$out/side-by-side.mp4\""
 end=$(date +%s.%N)
-fps=$(awk -v n="$frames" -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", n / (e - s) }')
 echo "demo: wrote $out/derained.mp4 and $out/side-by-side.mp4"
-echo "demo: $frames frames in $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }') s: $fps frames per second (this machine, CPU)"
+seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }')
+if [ "$frames" = 0 ]; then
+  echo "demo: all frames in $seconds s (this machine, CPU)"
+else
+  fps=$(awk -v n="$frames" -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", n / (e - s) }')
+  echo "demo: $frames frames in $seconds s: $fps frames per second (this machine, CPU)"
+fi

@@ -62,8 +62,8 @@ clips=("$work/dry" "$work/light" "$work/rainy")
 real=${SAPNET_SHARED_DIR:-$root/../shared}/data/NTURain-real-ra1/frames
 if [ -d "$real" ]; then clips+=("$real"); else say "real: $real is absent, skipped"; fi
 say "scoring"
-"$sapnet" rain-score "${clips[@]}" --limit "$frames" --max-side 384 \
-  ${threshold:+--threshold "$threshold"} "${model_args[@]}" 2>/dev/null
+quietly "$sapnet" rain-score "${clips[@]}" --limit "$frames" --max-side 384 \
+  ${threshold:+--threshold "$threshold"} "${model_args[@]}"
 
 # The weather clip: dry, rainy, dry.
 k=0

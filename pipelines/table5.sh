@@ -278,7 +278,7 @@ row_title() {
     *) echo "Derained (${row_rain[$i]}, ${model_names[${row_model[$i]}]})" ;;
   esac
 }
-machine="$(nproc) CPU core(s), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+machine="$(nproc) CPU core(s), $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
 machine+=", load average $(cut -d' ' -f1 /proc/loadavg) at the start"
 
 declare -A det_map det_map50 det_map75 det_time seg_miou seg_mpa seg_time

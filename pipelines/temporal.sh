@@ -75,14 +75,14 @@ measure() {
   say "$name: deraining $frames frames, temporal off and on"
   if [ -n "$json" ]; then
     local off on
-    off=$("$sapnet" eval-video "$@" --limit "$frames" --json "${model_args[@]}" 2>/dev/null)
-    on=$("$sapnet" eval-video "$@" --limit "$frames" --json --temporal "$strength" "${model_args[@]}" 2>/dev/null)
+    off=$(quietly "$sapnet" eval-video "$@" --limit "$frames" --json "${model_args[@]}")
+    on=$(quietly "$sapnet" eval-video "$@" --limit "$frames" --json --temporal "$strength" "${model_args[@]}")
     printf '{"clip": "%s", "temporal": %s, "off": %s, "on": %s}\n' "$name" "$strength" "$off" "$on"
     return
   fi
   echo "== $name"
-  "$sapnet" eval-video "$@" --limit "$frames" "${model_args[@]}" 2>/dev/null
-  "$sapnet" eval-video "$@" --limit "$frames" --temporal "$strength" "${model_args[@]}" 2>/dev/null |
+  quietly "$sapnet" eval-video "$@" --limit "$frames" "${model_args[@]}"
+  quietly "$sapnet" eval-video "$@" --limit "$frames" --temporal "$strength" "${model_args[@]}" |
     sed -n "s/^$(printf '%-20s' derained)/$(printf '%-20s' "temporal=$strength")/p"
 }
 measure street "$work/street/rainy" --clean "$work/street/clean"

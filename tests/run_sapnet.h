@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <sstream>
 #include <string>
 
 namespace sapnet::testing {
@@ -31,10 +32,14 @@ inline Result run_sapnet(const std::string &args, const std::string &env = "") {
   return r;
 }
 
-// The last JSON object printed (commands print progress on stderr before it).
+// The last JSON object printed (commands print progress on stderr before it, and notes after it);
+// the stream read takes one value and leaves what follows.
 inline nlohmann::json last_json_line(const std::string &out) {
   const auto start = out.rfind("\n{");
-  return nlohmann::json::parse(out.substr(start == std::string::npos ? out.find('{') : start + 1));
+  std::istringstream in(out.substr(start == std::string::npos ? out.find('{') : start + 1));
+  nlohmann::json value;
+  in >> value;
+  return value;
 }
 
 }  // namespace sapnet::testing

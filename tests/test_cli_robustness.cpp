@@ -441,5 +441,27 @@ TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
   EXPECT_EQ(r.out.find('{'), std::string::npos) << "a raw JSON line in the card:\n" << r.out;
 }
 
+// eval --record checks what it will write into before scoring anything: scores that cannot be
+// recorded used to be computed in full (minutes on a real set), then thrown away with the error.
+// Here the set's one pair is mismatched, so scoring would fail first if it came first.
+TEST_F(CliRobustness, EvalRecordChecksItsTargetBeforeScoring_n) {
+  const std::string set = tmp_ / "mismatched";
+  fs::create_directories(set + "/input");
+  fs::create_directories(set + "/target");
+  write_image(set + "/input/1.png", texture(24, 16));
+  write_image(set + "/target/1.png", texture(20, 16));
+  auto r = run_sapnet("eval " + quoted(set) + " --identity --record");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--record needs a model"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("differ in size"), std::string::npos) << r.out;
+  const std::string released =
+      testing::shared_path("weights/sapnet-official/Model11_net_latest.pth");
+  if (released.empty()) GTEST_SKIP() << "../shared/weights is absent (released weights)";
+  r = run_sapnet("eval " + quoted(set) + " --stages 1 --record -m " + quoted(released));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("--record needs a sapnet checkpoint"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("differ in size"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace sapnet

@@ -702,6 +702,24 @@ TEST_F(GstBundled, TooManyStagesWhilePlayingIsAnErrorNamingBothNumbers_n) {
 
 // A model file with `stages` stages and random weights: enough to check the stage limits without
 // depending on how many stages the bundled model has.
+// RGB rows packed without GStreamer's 4-byte padding (what an application pushing numpy or OpenCV
+// images to appsrc often does): 33x24 needs 100-byte rows, this buffer has 99. The frame is an
+// error naming both sizes; it used to be a warning and an unwritten (garbage) output frame.
+TEST_F(GstBundled, ABufferTooShortForItsCapsIsAnErrorNotAnUnwrittenFrame_n) {
+  GstHarness *h = harness();
+  gst_harness_set_src_caps(h, caps("RGB", 33, 24));
+  GstBus *bus = watch(h);
+  GstBuffer *packed = gst_buffer_new_allocate(nullptr, 33 * 3 * 24, nullptr);
+  gst_buffer_memset(packed, 0, 77, 33 * 3 * 24);
+  EXPECT_EQ(gst_harness_push(h, packed), GST_FLOW_ERROR);
+  EXPECT_EQ(gst_harness_buffers_received(h), 0u);
+  const std::string errors = bus_text(bus, GST_MESSAGE_ERROR);
+  EXPECT_NE(errors.find("holds 2376 bytes"), std::string::npos) << errors;
+  EXPECT_NE(errors.find("needs 2400"), std::string::npos) << errors;
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
 std::string write_model(const testing::TempDir &dir, int stages) {
   NetworkConfig config;
   config.stages = stages;
@@ -893,6 +911,72 @@ TEST(RainSim, ControlledPropertiesFollowTheirBindingAndASeekRestartsTheCount) {
   EXPECT_EQ(pull_bytes(h, timestamped(frame(), GST_SECOND)), first);
   gst_object_unref(rain);
   gst_harness_teardown(h);
+}
+
+// Frame N gets the rain of frame N even when QoS dropped an earlier frame (the count was taken
+// after the drop, so frame 2 got frame 1's rain); a buffer too short for its caps is an error.
+TEST(RainSim, AFrameDroppedByQosDoesNotShiftTheRain_n) {
+  gst_init(nullptr, nullptr);
+  std::vector<uint8_t> pixels(40 * 30 * 3, 120);
+  auto frame = [&](int i) {
+    return timestamped(gst_buffer_new_memdup(pixels.data(), pixels.size()), i * GST_SECOND / 25);
+  };
+  auto start = [] {
+    GstHarness *h = gst_harness_new_parse("rainsim seed=5 density=0.05");
+    gst_harness_set_src_caps(
+        h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB", "width", G_TYPE_INT,
+                               40, "height", G_TYPE_INT, 30, "framerate", GST_TYPE_FRACTION, 25, 1,
+                               nullptr));
+    return h;
+  };
+  GstHarness *h = start();
+  std::vector<std::vector<uint8_t>> expected;
+  for (int i = 0; i < 3; ++i) expected.push_back(pull_bytes(h, frame(i)));
+  gst_harness_teardown(h);
+  ASSERT_NE(expected[1], expected[2]);
+
+  h = start();
+  EXPECT_EQ(pull_bytes(h, frame(0)), expected[0]);
+  // Downstream: frame 0 came 60 ms late, so the frame at 40 ms is dropped.
+  gst_harness_push_upstream_event(
+      h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 1.5, 60 * GST_MSECOND, 0));
+  EXPECT_EQ(gst_harness_push(h, frame(1)), GST_FLOW_OK);
+  EXPECT_EQ(pull_bytes(h, frame(2)), expected[2]);
+  EXPECT_EQ(gst_harness_buffers_received(h), 2u) << "frame 1 was not dropped";
+
+  GstBus *bus = watch(h);
+  GstBuffer *cut = gst_buffer_new_memdup(pixels.data(), pixels.size() - 100);
+  EXPECT_EQ(gst_harness_push(h, timestamped(cut, GST_SECOND)), GST_FLOW_ERROR);
+  EXPECT_NE(bus_text(bus, GST_MESSAGE_ERROR).find("holds 3500 bytes"), std::string::npos);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+
+// Interlaced video is refused at negotiation (its fields would be blended), progressive taken.
+TEST(Caps, EveryElementTakesProgressiveVideoOnly_n) {
+  gst_init(nullptr, nullptr);
+  GstCaps *interlaced =
+      gst_caps_from_string("video/x-raw,format=RGB,width=32,height=24,interlace-mode=interleaved");
+  GstCaps *progressive =
+      gst_caps_from_string("video/x-raw,format=RGB,width=32,height=24,interlace-mode=progressive");
+  GstCaps *unsaid = gst_caps_from_string("video/x-raw,format=RGB,width=32,height=24");
+  for (const char *name : {"sapnetderain", "rainsim", "sapnetdetect", "sapnetsegment"}) {
+    GstElement *e = gst_element_factory_make(name, nullptr);
+    ASSERT_NE(e, nullptr) << name;
+    for (const char *pad_name : {"sink", "src"}) {
+      GstPad *pad = gst_element_get_static_pad(e, pad_name);
+      GstCaps *templ = gst_pad_get_pad_template_caps(pad);
+      EXPECT_FALSE(gst_caps_can_intersect(templ, interlaced)) << name << " " << pad_name;
+      EXPECT_TRUE(gst_caps_can_intersect(templ, progressive)) << name << " " << pad_name;
+      EXPECT_TRUE(gst_caps_can_intersect(templ, unsaid)) << name << " " << pad_name;
+      gst_caps_unref(templ);
+      gst_object_unref(pad);
+    }
+    gst_object_unref(e);
+  }
+  gst_caps_unref(interlaced);
+  gst_caps_unref(progressive);
+  gst_caps_unref(unsaid);
 }
 
 // Bytes of address space this process holds (VmSize).

@@ -1,9 +1,13 @@
 // GstSapnetPerceptionFilter, the base of sapnetdetect and sapnetsegment: both elements have the
 // same shared properties (one set of param specs, owned by the base), their own properties still
 // reach them, and a C++ exception anywhere below a virtual method becomes an element error.
+#include <gst/check/gstharness.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -141,6 +145,78 @@ TEST_F(PerceptionFilter, BothElementsRefuseBadSharedSettings_n) {
     msg = run_error(head + "std=0,1,1 model-location=\"" + model + "\" ! fakesink");
     EXPECT_NE(msg.find("std must be positive"), std::string::npos) << element << ": " << msg;
   }
+}
+
+// A harness around `launch` taking 32x24 RGB frames at 25 frames a second.
+GstHarness *rgb_harness(const std::string &launch) {
+  GstHarness *h = gst_harness_new_parse(launch.c_str());
+  gst_harness_set_src_caps(h, gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "RGB",
+                                                  "width", G_TYPE_INT, 32, "height", G_TYPE_INT, 24,
+                                                  "framerate", GST_TYPE_FRACTION, 25, 1, nullptr));
+  return h;
+}
+
+GstBuffer *grey_frame(int index, size_t bytes = 32 * 3 * 24) {
+  GstBuffer *b = gst_buffer_new_allocate(nullptr, bytes, nullptr);
+  gst_buffer_memset(b, 0, 90, bytes);
+  GST_BUFFER_PTS(b) = index * (GST_SECOND / 25);
+  GST_BUFFER_DURATION(b) = GST_SECOND / 25;
+  return b;
+}
+
+// Frame N keeps number N when QoS dropped an earlier one: the class map of frame 2 is written as
+// 00002.png (it was written as 00001.png, and detections went to the previous image id).
+TEST_F(PerceptionFilter, AFrameDroppedByQosDoesNotShiftTheFrameNumbers_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(false));
+  GstHarness *h = rgb_harness("sapnetsegment model-location=\"" + model + "\" labels-location=\"" +
+                              (dir / "%05d.png") + "\"");
+  gst_buffer_unref(gst_harness_push_and_pull(h, grey_frame(0)));
+  // Downstream: frame 0 came 60 ms late, so frames before 60 ms are dropped.
+  gst_harness_push_upstream_event(
+      h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 1.5, 60 * GST_MSECOND, 0));
+  EXPECT_EQ(gst_harness_push(h, grey_frame(1)), GST_FLOW_OK);
+  gst_buffer_unref(gst_harness_push_and_pull(h, grey_frame(2)));
+  EXPECT_EQ(gst_harness_buffers_received(h), 2u) << "frame 1 was not dropped: no QoS here?";
+  gst_harness_teardown(h);
+  EXPECT_TRUE(std::filesystem::exists(dir / "00000.png"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "00001.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "00002.png"));
+}
+
+// A buffer shorter than its caps' frame (RGB rows packed without GStreamer's 4-byte padding: 32x24
+// needs no padding, so cut it) is an error, not a frame passed on unseen.
+TEST_F(PerceptionFilter, ABufferTooShortForItsCapsIsAnError_n) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "s.pt", testing::segmenter_source(false));
+  for (const char *element : kElements) {
+    GstHarness *h = rgb_harness(std::string(element) + " model-location=\"" + model + "\"");
+    EXPECT_EQ(gst_harness_push(h, grey_frame(0, 32 * 3 * 24 - 40)), GST_FLOW_ERROR) << element;
+    EXPECT_EQ(gst_harness_buffers_received(h), 0u) << element;
+    gst_harness_teardown(h);
+  }
+}
+
+// Two detectors in a row: every box on the buffer has its own ROI id (both numbered theirs from 0,
+// so the first detector's boxes could not be found by id).
+TEST_F(PerceptionFilter, ChainedDetectorsGiveEveryBoxItsOwnId) {
+  TempDir dir;
+  const std::string model = testing::save_module(dir / "d.pt", testing::kTupleDetector);
+  const std::string one = "sapnetdetect score-threshold=0 model-location=\"" + model + "\"";
+  GstHarness *h = rgb_harness(one + " ! " + one);
+  GstBuffer *out = gst_harness_push_and_pull(h, grey_frame(0));
+  std::vector<gint> ids;
+  gpointer iter = nullptr;
+  while (GstMeta *m = gst_buffer_iterate_meta_filtered(out, &iter,
+                                                       GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))
+    ids.push_back(reinterpret_cast<GstVideoRegionOfInterestMeta *>(m)->id);
+  ASSERT_EQ(ids.size(), 4u);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<gint>{0, 1, 2, 3}));
+  for (gint id = 0; id < 4; ++id)
+    EXPECT_NE(gst_buffer_get_video_region_of_interest_meta_id(out, id), nullptr) << id;
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "frame.h"
 #include "meta/sapnet_rain_meta.h"
+#include "meta/sapnet_segmentation_meta.h"
 #include "rain.h"
 #include "shared_data.h"
 
@@ -44,8 +45,10 @@ class GstVideo : public ::testing::Test {
   }
 
   // A harness around sapnetderain with the given properties, its messages on `bus_`.
-  GstHarness *harness(const std::string &props, int w, int h) {
-    const std::string desc = "sapnetderain name=d model-location=\"" + model_ + "\" " + props;
+  // `upstream`: elements in front of it, in gst-launch syntax ending in "!".
+  GstHarness *harness(const std::string &props, int w, int h, const std::string &upstream = "") {
+    const std::string desc =
+        upstream + " sapnetderain name=d model-location=\"" + model_ + "\" " + props;
     GstHarness *hs = gst_harness_new_parse(desc.c_str());
     EXPECT_NE(hs, nullptr);
     bus_ = gst_bus_new();
@@ -126,6 +129,23 @@ class GstVideo : public ::testing::Test {
   std::string model_;
   GstBus *bus_ = nullptr;
 };
+
+// With a budget the element absorbs lateness itself: the elements in front of it (here a
+// videoconvert, as in every real pipeline) do not see the late reports and drop nothing either.
+TEST_F(GstVideo, WithABudgetNoElementUpstreamDropsLateFrames_n) {
+  const RgbImage image = gradient(32, 24);
+  GstHarness *h = harness("max-latency-ms=100000", 32, 24, "videoconvert !");
+  for (int i = 0; i < 8; ++i) {
+    if (i > 0) qos(h, (i - 1) * kFrame, 200);
+    gst_harness_push(h, frame(image, i));
+    GstBuffer *out = gst_harness_try_pull(h);
+    ASSERT_NE(out, nullptr) << "frame " << i << " was dropped";
+    EXPECT_EQ(GST_BUFFER_PTS(out), i * kFrame);
+    gst_buffer_unref(out);
+  }
+  EXPECT_LT(current_stages(h), 6);  // the lateness cost stages instead
+  gst_harness_teardown(h);
+}
 
 // Downstream reports every frame late: with a budget the stages fall one at a time and no frame
 // is dropped; when the reports stop, they climb back to all 6. Without a budget the same reports
@@ -407,6 +427,28 @@ TEST_F(GstVideo, RainMetaAloneMeasuresEveryFrameAndDerainsAll) {
   EXPECT_EQ(score, -1.0);
   gst_buffer_unref(out);
   gst_harness_teardown(h);
+}
+
+// Run in a fresh process: an older copy of the metas (a plugin built before the metas library)
+// registered their names first. The accessors share that registration; they used to get NULL from
+// gst_meta_register and leave every later call waiting forever. Exits 0 when shared.
+[[noreturn]] void meta_info_after_an_older_copy() {
+  gst_init(nullptr, nullptr);
+  const gchar *tags[] = {nullptr};
+  const GType api = gst_meta_api_type_register("OlderSapnetMetaAPI", tags);
+  const GstMetaInfo *older_rain =
+      gst_meta_register(api, "SapnetRainMeta", sizeof(SapnetRainMeta), nullptr, nullptr, nullptr);
+  const GstMetaInfo *older_map = gst_meta_register(
+      api, "SapnetSegmentationMeta", sizeof(SapnetSegmentationMeta), nullptr, nullptr, nullptr);
+  const bool shared = older_rain && older_map && sapnet_rain_meta_get_info() == older_rain &&
+                      sapnet_segmentation_meta_get_info() == older_map &&
+                      sapnet_rain_meta_get_info() == older_rain;  // a second call returns
+  std::_Exit(shared ? 0 : 1);
+}
+
+TEST(SapnetMetaDeathTest, AnOlderCopysRegistrationIsShared_n) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(meta_info_after_an_older_copy(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "expect_error.h"
 #include "model_file.h"
+#include "run_sapnet.h"
 #include "sapnet.h"
 #include "shared_data.h"
 #include "torch_file.h"
@@ -376,6 +377,24 @@ TEST(HostileCheckpoint, ForgedHeadersAreRefused_n) {
                                  R"(, "tensors": [)" + tensor + "[1]}, " + tensor + "[1]}]}",
                              std::string(4, '\0')),
                   "reuses record tensors/0");
+}
+
+// A card holding what JSON cannot say (an infinite PSNR, a model that returned the clean images
+// exactly, is stored as null) or shapes another tool wrote is still shown by `sapnet info`; it used
+// to stop with a JSON type error, so the model could no longer be inspected at all.
+TEST(ModelCard, InfoShowsOddCardsInsteadOfFailing_n) {
+  const char *source = std::getenv("SAPNET_SOURCE_DIR");
+  ModelFile m =
+      load_model_file(std::string(source ? source : ".") + "/model/sapnet-default.sapnet");
+  m.metadata["evaluations"]["same"] = {{"psnr", nullptr}, {"ssim", 1.0}, {"count", 2}};
+  m.metadata["evaluations"]["odd"] = "a note";
+  m.metadata["metrics"] = {{"val", "x"}, {"val_psnr", "n/a"}, {"val_ssim", nullptr}};
+  TempDir dir;
+  save_checkpoint(dir / "m.sapnet", m);
+  const auto r = testing::run_sapnet("info '" + (dir / "m.sapnet") + "'");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_CONTAINS(r.out, "same: inf dB / 1.0000 SSIM (2 images");
+  EXPECT_CONTAINS(r.out, "last epoch of training: n/a dB");
 }
 
 }  // namespace

@@ -10,6 +10,10 @@
 #include "error.h"
 #include "shared_data.h"
 
+#if SAPNET_HAVE_OPENCV
+#include <opencv2/imgcodecs.hpp>
+#endif
+
 namespace fs = std::filesystem;
 
 namespace sapnet {
@@ -52,6 +56,37 @@ TEST_F(PngFile, ReadsTheDatasetsPngsAsOpenCvDoes) {
     ++checked;
   }
   EXPECT_EQ(checked, 3);
+}
+
+#if SAPNET_HAVE_OPENCV
+// A 16-bit PNG without a gAMA or sRGB chunk (what OpenCV writes) and an RGBA PNG with transparent
+// pixels read as OpenCV reads them: mid-grey stays 128 (not 188, libpng's linear-light default),
+// and colour under alpha 0 is kept (not blended onto black).
+TEST_F(PngFile, SixteenBitAndAlphaReadAsOpenCvReadsThem_n) {
+  cv::Mat deep(4, 6, CV_16UC3, cv::Scalar(32896, 32896, 32896));
+  deep.at<cv::Vec3w>(1, 2) = {65535, 0, 257 * 40};
+  cv::imwrite(path("deep.png"), deep);
+  cv::Mat rgba(4, 6, CV_8UC4, cv::Scalar(200, 150, 100, 0));
+  rgba.at<cv::Vec4b>(2, 3) = {10, 20, 30, 255};
+  cv::imwrite(path("alpha.png"), rgba);
+  for (const char *name : {"deep.png", "alpha.png"}) {
+    const RgbImage mine = read_png(path(name)), theirs = read_image(path(name));
+    EXPECT_EQ(mine.pixels, theirs.pixels) << name;
+  }
+  EXPECT_EQ(read_png(path("deep.png")).pixels[0], 128);
+  EXPECT_EQ(read_png(path("alpha.png")).pixels[0], 100);  // R of BGR (200, 150, 100)
+}
+#endif
+
+// A write that cannot finish (here: into a folder that is not there) leaves no file, and one that
+// replaces a file does so whole.
+TEST_F(PngFile, WritesAreAllOrNothing_n) {
+  EXPECT_THROW(write_png(path("no/such/dir/x.png"), pattern(4, 4)), Error);
+  EXPECT_FALSE(fs::exists(path("no")));
+  write_png(path("x.png"), pattern(8, 8));
+  write_png(path("x.png"), pattern(5, 3));
+  EXPECT_EQ(read_png(path("x.png")).width, 5);
+  EXPECT_FALSE(fs::exists(path("x.png.tmp")));
 }
 
 TEST_F(PngFile, DamagedAndMissingFilesAreNamed_n) {

@@ -34,6 +34,9 @@ const GstMetaInfo *sapnet_rain_meta_get_info(void) {
     const GstMetaInfo *i =
         gst_meta_register(sapnet_rain_meta_api_get_type(), "SapnetRainMeta", sizeof(SapnetRainMeta),
                           rain_meta_init, nullptr, rain_meta_transform);
+    // An older copy's registration holds the name (see the API type above): share it. Without
+    // this, a NULL here left every later call waiting on the first one forever.
+    if (!i) i = gst_meta_get_info("SapnetRainMeta");
     g_once_init_leave(&info, i);
   }
   return info;

@@ -91,6 +91,9 @@ const GstMetaInfo *sapnet_segmentation_meta_get_info(void) {
         gst_meta_register(sapnet_segmentation_meta_api_get_type(), "SapnetSegmentationMeta",
                           sizeof(SapnetSegmentationMeta), segmentation_meta_init,
                           segmentation_meta_free, segmentation_meta_transform);
+    // An older copy's registration holds the name (see the API type above): share it. Without
+    // this, a NULL here left every later call waiting on the first one forever.
+    if (!i) i = gst_meta_get_info("SapnetSegmentationMeta");
     g_once_init_leave(&info, i);
   }
   return info;

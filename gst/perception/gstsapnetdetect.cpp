@@ -141,7 +141,6 @@ struct DetectState {
   nlohmann::json results = nlohmann::json::array();
   std::string results_path;
   bool results_unsaved = false;  // results changed since they were last written
-  guint64 frames = 0;
 };
 
 using sapnet::gst::ElementError;
@@ -221,7 +220,6 @@ static void gst_sapnet_detect_open(GstSapnetPerceptionFilter *filter,
                   s->detector->device().c_str(), s->labels.size());
   s->results = nlohmann::json::array();
   s->results_unsaved = !s->results_path.empty();  // an empty list is a result too
-  s->frames = 0;
 }
 
 // Writes the COCO results list to detections-file; throws an ElementError when that fails.
@@ -255,7 +253,8 @@ static void gst_sapnet_detect_close(GstSapnetPerceptionFilter *filter) {
 }
 
 static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVideoFrame *frame,
-                                      const sapnet::FrameView &view, bool overlay) {
+                                      const sapnet::FrameView &view, bool overlay,
+                                      guint64 frame_no) {
   auto *self = GST_SAPNET_DETECT(filter);
   DetectState *s = self->state;
   gint64 first_id;
@@ -264,7 +263,6 @@ static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVide
     first_id = s->image_id;
   }
   const std::vector<sapnet::Detection> dets = s->detector->detect(view);
-  const guint64 frame_no = s->frames++;
   if (!s->frame_ids.empty() && frame_no >= s->frame_ids.size())
     throw ElementError(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED,
                        "Frame " + std::to_string(frame_no) + " has no image id: image-ids lists " +
@@ -272,8 +270,13 @@ static void gst_sapnet_detect_process(GstSapnetPerceptionFilter *filter, GstVide
   const gint64 image_id =
       s->frame_ids.empty() ? first_id + static_cast<gint64>(frame_no) : s->frame_ids[frame_no];
   // ROI ids number the boxes of each buffer 0..n-1, so that bindings without meta iteration
-  // (PyGObject) read them with gst_buffer_get_video_region_of_interest_meta_id().
+  // (PyGObject) read them with gst_buffer_get_video_region_of_interest_meta_id(); boxes already on
+  // the buffer (another detector upstream) keep theirs, and these follow them.
   gint roi_id = 0;
+  gpointer iter = nullptr;
+  while (gst_buffer_iterate_meta_filtered(frame->buffer, &iter,
+                                          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))
+    ++roi_id;
   for (const sapnet::Detection &d : dets) {
     const std::string name = sapnet::class_name(s->labels, d.class_id);
     const int x0 = static_cast<int>(std::floor(d.x)), y0 = static_cast<int>(std::floor(d.y));

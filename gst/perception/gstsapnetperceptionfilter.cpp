@@ -6,6 +6,7 @@
 #include <string>
 
 #include "controlled_properties.h"
+#include "frame_fits.h"
 #include "frame_view.h"
 #include "property_parsing.h"
 
@@ -48,7 +49,8 @@ struct FilterState {
 
   // Streaming thread (and start/stop, serialised with it) only.
   bool open = false;
-  Failure frame_failure;  // built once per start, not per frame
+  Failure frame_failure;                     // built once per start, not per frame
+  guint64 next_frame = 0, frame_number = 0;  // counted before QoS may drop a frame
 };
 
 }  // namespace
@@ -116,6 +118,7 @@ static gboolean gst_sapnet_perception_filter_start(GstBaseTransform *trans) {
   auto *klass = GST_SAPNET_PERCEPTION_FILTER_GET_CLASS(self);
   FilterState *s = state_of(self);
   s->open = false;
+  s->next_frame = 0;
   sapnet::PerceptionInput input;
   std::string mean, stdev;
   {
@@ -184,6 +187,15 @@ static gboolean gst_sapnet_perception_filter_set_info(GstVideoFilter *filter, Gs
   });
 }
 
+// A buffer too short for its caps is an error, not a frame passed on unseen.
+static GstFlowReturn gst_sapnet_perception_filter_transform_ip(GstBaseTransform *trans,
+                                                               GstBuffer *buffer) {
+  if (!sapnet::gst::frame_fits(GST_ELEMENT(trans), buffer, &GST_VIDEO_FILTER(trans)->in_info))
+    return GST_FLOW_ERROR;
+  return GST_BASE_TRANSFORM_CLASS(gst_sapnet_perception_filter_parent_class)
+      ->transform_ip(trans, buffer);
+}
+
 static GstFlowReturn gst_sapnet_perception_filter_transform_frame_ip(GstVideoFilter *filter,
                                                                      GstVideoFrame *frame) {
   auto *self = GST_SAPNET_PERCEPTION_FILTER(filter);
@@ -196,7 +208,7 @@ static GstFlowReturn gst_sapnet_perception_filter_transform_frame_ip(GstVideoFil
   }
   return guard(self, s->frame_failure, GST_FLOW_ERROR, [&] {
     GST_SAPNET_PERCEPTION_FILTER_GET_CLASS(self)->process(self, frame, sapnet::gst::view_of(frame),
-                                                          overlay);
+                                                          overlay, s->frame_number);
     return GST_FLOW_OK;
   });
 }
@@ -296,8 +308,11 @@ static void gst_sapnet_perception_filter_finalize(GObject *object) {
   G_OBJECT_CLASS(gst_sapnet_perception_filter_parent_class)->finalize(object);
 }
 
+// Runs for every frame, before the base class's QoS may drop it.
 static void gst_sapnet_perception_filter_before_transform(GstBaseTransform *trans,
                                                           GstBuffer *buffer) {
+  FilterState *s = state_of(GST_SAPNET_PERCEPTION_FILTER(trans));
+  s->frame_number = s->next_frame++;
   sapnet::gst::sync_controlled_properties(trans, buffer);
 }
 
@@ -357,6 +372,7 @@ static void gst_sapnet_perception_filter_class_init(GstSapnetPerceptionFilterCla
                                                     GST_PARAM_MUTABLE_PLAYING)));
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_start);
+  trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_transform_ip);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_stop);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_sink_event);
   trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_sapnet_perception_filter_before_transform);

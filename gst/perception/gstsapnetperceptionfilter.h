@@ -33,9 +33,11 @@ struct _GstSapnetPerceptionFilterClass {
   void (*close)(GstSapnetPerceptionFilter *self);
   // At EOS, before the event travels on (may be NULL).
   void (*end_of_stream)(GstSapnetPerceptionFilter *self);
-  // One frame, in place; `overlay` is the overlay property for this frame.
+  // One frame, in place; `overlay` is the overlay property for this frame. `frame_number` counts
+  // the frames that reached the element since start, the ones QoS dropped before `process`
+  // included: frame N keeps number N (its image id, its file name) whatever was dropped before.
   void (*process)(GstSapnetPerceptionFilter *self, GstVideoFrame *frame,
-                  const sapnet::FrameView &view, bool overlay);
+                  const sapnet::FrameView &view, bool overlay, guint64 frame_number);
   // The subclass's own properties (GObject set/get_property for properties it installed).
   void (*set_setting)(GstSapnetPerceptionFilter *self, guint prop_id, const GValue *value,
                       GParamSpec *pspec);

@@ -55,7 +55,6 @@ struct SegmentState {
 
   // Streaming thread (and start/stop, serialised with it) only.
   std::unique_ptr<sapnet::Segmenter> segmenter;
-  guint64 frames = 0;
 };
 
 using sapnet::gst::ElementError;
@@ -101,7 +100,6 @@ static void gst_sapnet_segment_open(GstSapnetPerceptionFilter *filter,
   s->segmenter = std::make_unique<sapnet::Segmenter>(input);
   GST_INFO_OBJECT(self, "segmenter %s on %s", input.model_path.c_str(),
                   s->segmenter->device().c_str());
-  s->frames = 0;
 }
 
 static void gst_sapnet_segment_close(GstSapnetPerceptionFilter *filter) {
@@ -109,7 +107,7 @@ static void gst_sapnet_segment_close(GstSapnetPerceptionFilter *filter) {
 }
 
 static void gst_sapnet_segment_process(GstSapnetPerceptionFilter *filter, GstVideoFrame *frame,
-                                       const sapnet::FrameView &view, bool overlay) {
+                                       const sapnet::FrameView &view, bool overlay, guint64 index) {
   SegmentState *s = GST_SAPNET_SEGMENT(filter)->state;
   double alpha;
   std::string location;
@@ -119,7 +117,6 @@ static void gst_sapnet_segment_process(GstSapnetPerceptionFilter *filter, GstVid
     location = s->labels_location;
   }
   const sapnet::ClassMap map = s->segmenter->segment(view);
-  const guint64 index = s->frames++;
   gst_buffer_add_sapnet_segmentation_meta(frame->buffer, map.width, map.height, map.num_classes,
                                           map.ids.data());
   if (overlay && alpha > 0) sapnet::blend_class_map(view, map.ids.data(), float(alpha));

@@ -1,5 +1,9 @@
 // sapnet eval: mean PSNR/SSIM of a model (or of the rainy inputs) on a paired dataset folder.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -24,13 +28,22 @@ struct EvalArgs {
   size_t limit = 0;
 };
 
+// --record's target, checked before any image is scored: a checkpoint (released weights have no
+// card) in a folder this process may write to.
+void check_recordable(const std::string &model_path) {
+  if (load_model_file(model_path).format != "sapnet checkpoint")
+    throw Error(model_path + ": --record needs a sapnet checkpoint (sapnet import it first)");
+  std::filesystem::path folder = std::filesystem::path(model_path).parent_path();
+  if (folder.empty()) folder = ".";
+  if (access(folder.c_str(), W_OK) != 0)
+    throw Error(model_path + ": --record cannot write into " + folder.string() + " (" +
+                std::strerror(errno) + ")");
+}
+
 // Writes the scores into the checkpoint's card ("evaluations"), so that `sapnet info` says what the
 // model scored: keyed by the dataset's folder name, and the exit when fewer stages ran.
 void record_scores(const Engine &engine, const std::string &dataset, const nlohmann::json &scores) {
   ModelFile m = load_model_file(engine.model_path());
-  if (m.format != "sapnet checkpoint")
-    throw Error(engine.model_path() +
-                ": --record needs a sapnet checkpoint (sapnet import it first)");
   std::filesystem::path name = std::filesystem::path(dataset).lexically_normal();
   if (name.filename().empty()) name = name.parent_path();
   std::string key = name.filename().string();
@@ -43,10 +56,12 @@ void record_scores(const Engine &engine, const std::string &dataset, const nlohm
 }
 
 void run_eval(const EvalArgs &args) {
+  if (args.record && args.identity) throw Error("--record needs a model (not --identity)");
   auto pairs = find_pairs(args.dataset);
   if (args.limit && pairs.size() > args.limit) pairs.resize(args.limit);
   std::unique_ptr<Engine> engine;
   if (!args.identity) engine = args.model.make_engine();
+  if (args.record) check_recordable(engine->model_path());
   Progress progress(args.identity ? "eval (rainy inputs)" : "eval", pairs.size());
   const auto read_pair = [&](size_t i) {
     std::pair<RgbImage, RgbImage> pair{read_image(pairs[i].rainy), read_image(pairs[i].clean)};
@@ -63,16 +78,7 @@ void run_eval(const EvalArgs &args) {
       },
       [&](size_t i) { return pairs[i].rainy; });
   progress.finish();
-  if (args.record) {
-    if (!engine) throw Error("--record needs a model (not --identity)");
-    record_scores(*engine, args.dataset,
-                  {{"psnr", scores.psnr},
-                   {"ssim", scores.ssim},
-                   {"count", pairs.size()},
-                   {"stages", engine->stages()},
-                   {"precision", precision_name(engine->precision())},
-                   {"device", engine->device()}});
-  }
+  // The scores first: a record that fails still leaves them on the screen.
   if (args.json) {
     nlohmann::json out = {{"psnr", scores.psnr}, {"ssim", scores.ssim}, {"count", pairs.size()}};
     std::printf("%s\n", out.dump().c_str());
@@ -80,6 +86,15 @@ void run_eval(const EvalArgs &args) {
     std::printf("%-10s %s\n%-10s %zu\n%-10s %.2f dB\n%-10s %.4f\n", "dataset", args.dataset.c_str(),
                 "images", pairs.size(), "PSNR", scores.psnr, "SSIM", scores.ssim);
   }
+  std::fflush(stdout);
+  if (args.record)
+    record_scores(*engine, args.dataset,
+                  {{"psnr", scores.psnr},
+                   {"ssim", scores.ssim},
+                   {"count", pairs.size()},
+                   {"stages", engine->stages()},
+                   {"precision", precision_name(engine->precision())},
+                   {"device", engine->device()}});
 }
 
 }  // namespace

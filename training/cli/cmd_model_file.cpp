@@ -19,16 +19,31 @@ std::string joined(const nlohmann::json &list) {
   return out;
 }
 
+nlohmann::json field(const nlohmann::json &object, const char *key) {
+  return object.is_object() ? object.value(key, nlohmann::json()) : nlohmann::json();
+}
+
+// A score from the card as text. The card is read from a file, so a value may be anything; an
+// infinite PSNR (a model that returned the clean images exactly) is stored as null, since JSON has
+// no infinity.
+std::string score(const nlohmann::json &scores, const char *key, const char *format) {
+  const nlohmann::json v = field(scores, key);
+  if (v.is_null()) return scores.is_object() && scores.contains(key) ? "inf" : "?";
+  if (!v.is_number()) return text(v);
+  char out[32];
+  std::snprintf(out, sizeof out, format, v.get<double>());
+  return out;
+}
+
 // The model card, for people: scores, then each training phase on a few lines; anything else as
 // it is stored. `--json` gives all of it for programs.
-void print_card(const nlohmann::json &meta) {
+void print_card_fields(const nlohmann::json &meta) {
   if (meta.contains("evaluations"))
     for (auto &[dataset, e] : meta["evaluations"].items())
-      std::printf("scored      %s: %.2f dB / %.4f SSIM (%s images, %s, %s)\n", dataset.c_str(),
-                  e.value("psnr", 0.0), e.value("ssim", 0.0),
-                  text(e.value("count", nlohmann::json())).c_str(),
-                  text(e.value("precision", nlohmann::json())).c_str(),
-                  text(e.value("device", nlohmann::json())).c_str());
+      std::printf("scored      %s: %s dB / %s SSIM (%s images, %s, %s)\n", dataset.c_str(),
+                  score(e, "psnr", "%.2f").c_str(), score(e, "ssim", "%.4f").c_str(),
+                  text(field(e, "count")).c_str(), text(field(e, "precision")).c_str(),
+                  text(field(e, "device")).c_str());
   if (meta.contains("phases")) {
     int k = 0;
     for (auto &p : meta["phases"]) {
@@ -66,13 +81,24 @@ void print_card(const nlohmann::json &meta) {
     }
     if (key == "metrics" && value.empty()) continue;       // trained without --val
     if (key == "metrics" && value.contains("val_psnr")) {  // the trainer's last validation
-      std::printf("validation  %s, %s images, last epoch of training: %.2f dB / %.4f SSIM\n",
+      std::printf("validation  %s, %s images, last epoch of training: %s dB / %s SSIM\n",
                   text(value.value("val", nlohmann::json())).c_str(),
                   text(value.value("val_count", nlohmann::json())).c_str(),
-                  value.value("val_psnr", 0.0), value.value("val_ssim", 0.0));
+                  score(value, "val_psnr", "%.2f").c_str(),
+                  score(value, "val_ssim", "%.4f").c_str());
       continue;
     }
     std::printf("%-11s %s\n", key.c_str(), text(value).c_str());
+  }
+}
+
+// A card written by another tool (or edited by hand) may not have the expected shapes: then it is
+// shown as it is stored rather than not at all.
+void print_card(const nlohmann::json &meta) {
+  try {
+    print_card_fields(meta);
+  } catch (const nlohmann::json::exception &) {
+    std::printf("card        %s\n", meta.dump().c_str());
   }
 }
 

@@ -4,7 +4,10 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
+#include "atomic_file.h"
+#include "data/jpeg_markers.h"
 #include "data/png_file.h"
 #include "error.h"
 
@@ -33,36 +36,48 @@ bool has_image_extension(const std::string &path) {
 
 namespace {
 
-// libjpeg decodes a truncated JPEG into an image with a grey remainder and only a warning; a
-// complete one ends with the end-of-image marker (FF D9), possibly followed by zero padding.
-void check_not_truncated(const std::string &path) {
-  std::ifstream f(path, std::ios::binary);
-  unsigned char head[2] = {0, 0};
-  if (!f.read(reinterpret_cast<char *>(head), 2) || head[0] != 0xFF || head[1] != 0xD8) return;
-  f.seekg(0, std::ios::end);
-  const std::streamoff size = f.tellg();
-  const std::streamoff tail_size = std::min<std::streamoff>(size, 4096);
-  std::vector<unsigned char> tail(size_t(tail_size), 0);
-  f.seekg(size - tail_size);
-  f.read(reinterpret_cast<char *>(tail.data()), tail_size);
-  size_t end = tail.size();
-  while (end > 0 && tail[end - 1] == 0) --end;
-  if (end < 2 || tail[end - 2] != 0xFF || tail[end - 1] != 0xD9)
-    throw Error(path + ": truncated JPEG (no end-of-image marker)");
-}
-
-cv::Mat decode(const std::string &path, int flags) {
+std::vector<uint8_t> read_file_bytes(const std::string &path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error(path + ": no such image file");
-  check_not_truncated(path);
+  std::ifstream f(path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw Error(path + ": cannot read image file");
+  return bytes;
+}
+
+// `keep_everything`: alpha and 16 bits as the file has them. Otherwise 8-bit BGR. JPEGs (never
+// alpha, never 16 bits here) are always decoded the second way, the one in which OpenCV turns the
+// image as its EXIF orientation says: a phone's portrait photo stays upright.
+cv::Mat decode(const std::string &path, bool keep_everything) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  const bool jpeg = looks_like_jpeg(bytes.data(), bytes.size());
+  if (jpeg && !jpeg_reaches_end_marker(bytes.data(), bytes.size()))
+    throw Error(path + ": truncated JPEG (no end-of-image marker)");
+  const int flags = keep_everything && !jpeg ? cv::IMREAD_UNCHANGED : cv::IMREAD_COLOR;
   cv::Mat m;
   try {
-    m = cv::imread(path, flags);
+    m = cv::imdecode(bytes, flags);
   } catch (const cv::Exception &e) {
     throw Error(path + ": cannot decode image (" + e.msg + ")");
   }
   if (m.empty()) throw Error(path + ": cannot decode image (corrupt or unsupported format)");
   return m;
+}
+
+// Encodes by the path's extension and replaces the file only once the whole image is written: an
+// interrupted run leaves the previous file or none, never a cut one under the final name.
+void encode_to_file(const std::string &path, const cv::Mat &image) {
+  std::vector<uint8_t> bytes;
+  bool ok = false;
+  try {
+    ok = cv::imencode(lowercase_extension(path), image, bytes);
+  } catch (const cv::Exception &e) {
+    throw Error(path + ": cannot write image (" + e.msg + ")");
+  }
+  if (!ok) throw Error(path + ": cannot write image (no encoder for this file name's extension)");
+  AtomicFile file(path);
+  file.write(bytes.data(), bytes.size());
+  file.commit();
 }
 
 }  // namespace
@@ -72,7 +87,7 @@ bool image_io_available() {
 }
 
 PlanarImage read_planar_image(const std::string &path) {
-  cv::Mat m = decode(path, cv::IMREAD_UNCHANGED);
+  cv::Mat m = decode(path, true);
   if (m.depth() != CV_8U && m.depth() != CV_16U)
     throw Error(path + ": unsupported sample type (8 or 16 bits per channel expected)");
   PlanarImage img;
@@ -123,13 +138,7 @@ void write_planar_image(const std::string &path, const PlanarImage &image) {
   }
   cv::Mat out;
   cv::merge(channels, out);
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, out);
-  } catch (const cv::Exception &e) {
-    throw Error(path + ": cannot write image (" + e.msg + ")");
-  }
-  if (!ok) throw Error(path + ": cannot write image");
+  encode_to_file(path, out);
 }
 
 RgbImage shrink_image(RgbImage img, int max_side) {
@@ -144,7 +153,7 @@ RgbImage shrink_image(RgbImage img, int max_side) {
 }
 
 RgbImage read_image(const std::string &path) {
-  cv::Mat bgr = decode(path, cv::IMREAD_COLOR);
+  cv::Mat bgr = decode(path, false);
   RgbImage img(bgr.cols, bgr.rows);
   cv::Mat rgb(bgr.rows, bgr.cols, CV_8UC3, img.pixels.data());
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -155,13 +164,7 @@ void write_image(const std::string &path, const RgbImage &image) {
   cv::Mat rgb(image.height, image.width, CV_8UC3, const_cast<uint8_t *>(image.pixels.data()));
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  bool ok = false;
-  try {
-    ok = cv::imwrite(path, bgr);
-  } catch (const cv::Exception &e) {
-    throw Error(path + ": cannot write image (" + e.msg + ")");
-  }
-  if (!ok) throw Error(path + ": cannot write image");
+  encode_to_file(path, bgr);
 }
 
 #else

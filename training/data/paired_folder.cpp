@@ -1,7 +1,6 @@
 #include "data/paired_folder.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -15,31 +14,43 @@ namespace fs = std::filesystem;
 namespace sapnet {
 namespace {
 
-// "rain-12.png" -> "12"; "input7.png" -> "7"; "street.png" -> "street".
-std::string pair_key(const fs::path &file) {
+// The numbers in a file name, without leading zeros and as text (names may hold more digits than
+// any integer type): "rain-012x2.png" -> {"12", "2"}.
+std::vector<std::string> numbers_in(const fs::path &file) {
   const std::string stem = file.stem().string();
-  std::smatch m;
-  static const std::regex digits(R"((\d+))");
-  std::string last;
+  static const std::regex digits(R"(\d+)");
+  std::vector<std::string> numbers;
   for (auto it = std::sregex_iterator(stem.begin(), stem.end(), digits);
-       it != std::sregex_iterator(); ++it)
-    last = (*it)[1];
-  if (last.empty()) return stem;
-  // The number without leading zeros, as text: names may hold more digits than any integer type.
-  const size_t first = last.find_first_not_of('0');
-  return first == std::string::npos ? "0" : last.substr(first);
+       it != std::sregex_iterator(); ++it) {
+    const std::string n = it->str();
+    const size_t first = n.find_first_not_of('0');
+    numbers.push_back(first == std::string::npos ? "0" : n.substr(first));
+  }
+  return numbers;
 }
 
-bool all_digits(const std::string &s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+// The first `count` numbers as one key ("12-2"); a name without numbers is its own key.
+std::string key_of(const fs::path &file, const std::vector<std::string> &numbers, size_t count) {
+  if (numbers.empty()) return file.stem().string();
+  std::string key;
+  for (size_t i = 0; i < count; ++i) key += (i ? "-" : "") + numbers[i];
+  return key;
 }
 
-// Natural order: by the key's number when both are numbers, else by name.
+std::string pair_key(const fs::path &file) {
+  const auto numbers = numbers_in(file);
+  return key_of(file, numbers, numbers.size());
+}
+
+bool number_less(const std::string &a, const std::string &b) {  // no leading zeros
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// Natural order: by the names' numbers when both have some, else by name.
 bool natural_less(const std::string &a, const std::string &b) {
-  const std::string ka = pair_key(a), kb = pair_key(b);
-  if (all_digits(ka) && all_digits(kb) && ka != kb)  // keys hold no leading zeros
-    return ka.size() != kb.size() ? ka.size() < kb.size() : ka < kb;
+  const auto na = numbers_in(a), nb = numbers_in(b);
+  if (!na.empty() && !nb.empty() && na != nb)
+    return std::lexicographical_compare(na.begin(), na.end(), nb.begin(), nb.end(), number_less);
   return a < b;
 }
 
@@ -67,12 +78,20 @@ std::vector<ImagePair> match(const std::vector<fs::path> &rainy, const std::vect
       throw Error(folder + ": " + it->second.string() + " and " + c.string() +
                   " are both clean image number " + it->first + " (which one pairs is unclear)");
   }
+  // A rainy image pairs with the clean image whose numbers are the longest leading run of its own:
+  // "rain-12" with "norain-12", and also JORDER's "norain-12x2" (a scale suffix) and DDN's "12_3"
+  // (the third rain over clean image 12) with "12".
   std::vector<ImagePair> pairs;
   for (auto &r : rainy) {
-    auto it = by_key.find(pair_key(r));
+    const auto numbers = numbers_in(r);
+    auto it = by_key.end();
+    for (size_t count = numbers.size(); it == by_key.end(); --count) {
+      it = by_key.find(key_of(r, numbers, count));
+      if (count <= 1) break;
+    }
     if (it == by_key.end())
       throw Error(folder + ": " + r.string() + " has no clean partner (expected one numbered " +
-                  pair_key(r) + ")");
+                  pair_key(r) + (numbers.size() > 1 ? " or " + numbers[0] : "") + ")");
     pairs.push_back({r.string(), it->second.string()});
   }
   std::sort(pairs.begin(), pairs.end(),

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "data/image.h"
 #include "error.h"
 
 #if SAPNET_HAVE_OPENCV
@@ -61,7 +62,9 @@ void write_plot(const std::string &path, const std::vector<PlotPanel> &panels) {
               cv::Scalar(255, 255, 255));
   for (size_t i = 0; i < panels.size(); ++i)
     draw_panel(img, {10, 10 + int(i) * (panel_height + gap), 620, panel_height}, panels[i]);
-  if (!cv::imwrite(path, img)) throw Error(path + ": cannot write plot");
+  RgbImage rgb(img.cols, img.rows);
+  cv::cvtColor(img, cv::Mat(img.rows, img.cols, CV_8UC3, rgb.pixels.data()), cv::COLOR_BGR2RGB);
+  write_image(path, rgb);  // all or nothing: a run stopped while plotting keeps the last plot
 }
 #else
 void write_plot(const std::string &, const std::vector<PlotPanel> &) {}
