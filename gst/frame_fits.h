@@ -8,14 +8,13 @@
 
 namespace sapnet::gst {
 
-// True when `buffer` maps as a frame of `info`; otherwise posts a stream error that gives both
-// sizes and returns false.
+// True when `buffer` holds a frame of `info`; otherwise posts a stream error that gives both sizes
+// and returns false. A size comparison, not a mapping (which would be done twice per frame, and
+// would copy CUDA memory to the host): a buffer with a GstVideoMeta carries its own layout, which
+// the frame mapping checks.
 inline bool frame_fits(GstElement *element, GstBuffer *buffer, GstVideoInfo *info) {
-  GstVideoFrame frame;
-  if (gst_video_frame_map(&frame, info, buffer, GST_MAP_READ)) {
-    gst_video_frame_unmap(&frame);
+  if (gst_buffer_get_video_meta(buffer) || gst_buffer_get_size(buffer) >= GST_VIDEO_INFO_SIZE(info))
     return true;
-  }
   GST_ELEMENT_ERROR(
       element, STREAM, FORMAT,
       ("The buffer holds %" G_GSIZE_FORMAT " bytes; a %dx%d %s frame as the caps "
