@@ -136,17 +136,27 @@ struct Engine::Impl {
     height = h;
   }
 
+  int checked_width = 0, checked_height = 0;
+  double checked_need = 0;
+
   // A frame too large for memory fails here with advice, before the allocations that would meet
   // the OOM killer (which no one can catch) or abort half way.
-  void check_memory(int w, int h) const {
-    if (w == width && h == height) return;
-    const bool tiled = tile > 0 && (w > tile || h > tile);
+  // `network_px`: the pixels the network runs on when that is not the frame or its tiles.
+  void check_memory(int w, int h, double network_px = 0) {
+    const bool tiled = network_px == 0 && tile > 0 && (w > tile || h > tile);
     const double frame_px = double(w) * h;
-    const double net_px = tiled ? double(std::min(w, tile)) * std::min(h, tile) : frame_px;
+    const double net_px = network_px > 0 ? network_px
+                          : tiled        ? double(std::min(w, tile)) * std::min(h, tile)
+                                         : frame_px;
     // Staging (input, output, tile weights: 3 float planes each) plus the network's working set.
     const double need = frame_px * 3 * 4 * (tiled ? 3 : 2) + net_px * kNetworkBytesPerPixel;
+    // Frames of a stream repeat their size: the system is asked once per size and working set.
+    if (w == checked_width && h == checked_height && need <= checked_need) return;
     const size_t available = available_memory_bytes();
-    if (available == 0 || need <= double(available)) return;
+    if (available == 0 || need <= double(available)) {
+      checked_width = w, checked_height = h, checked_need = need;
+      return;
+    }
     char text[160];
     std::snprintf(text, sizeof text, "a %dx%d frame needs about %.1f GiB%s, %.1f GiB is available",
                   w, h, need / (1 << 30), tiled ? " even in tiles" : "",
@@ -335,12 +345,14 @@ void Engine::process_device(const FrameView &in, const FrameView &out, const Dev
 double Engine::rain_score(const FrameView &in) {
   check_frame(in, "input frame");
   ThreadScope threads(impl_->threads);
-  impl_->check_memory(in.width, in.height);
+  // Area averaging keeps thin streaks as fainter lines (point sampling would break them into dots).
+  const int step = (std::max(in.width, in.height) + kRainScoreSide - 1) / kRainScoreSide;
+  // One stage runs on the shrunk frame only: its working set is that size, not the frame's.
+  impl_->check_memory(in.width, in.height,
+                      double((in.width + step - 1) / step) * ((in.height + step - 1) / step));
   impl_->ensure_buffers(in.width, in.height);
   c10::InferenceMode inference;
   decode_frame(frame_planes(in), impl_->host_in);
-  // Area averaging keeps thin streaks as fainter lines (point sampling would break them into dots).
-  const int step = (std::max(in.width, in.height) + kRainScoreSide - 1) / kRainScoreSide;
   namespace F = torch::nn::functional;
   auto small =
       step <= 1 ? impl_->host_in
@@ -356,6 +368,7 @@ double Engine::rain_score(const FrameView &in) {
 void Engine::process_planar(const float *in, float *out, int width, int height) {
   if (width <= 0 || height <= 0) throw Error("process_planar: empty image");
   ThreadScope threads(impl_->threads);
+  impl_->check_memory(width, height);
   impl_->ensure_buffers(width, height);
   c10::InferenceMode inference;
   const auto shape = std::vector<int64_t>{1, 3, height, width};

@@ -297,7 +297,9 @@ void save_checkpoint(const std::string &path, const ModelFile &model) {
   try {
     caffe2::serialize::PyTorchStreamWriter writer(
         [&file](const void *data, size_t size) { return file.write(data, size); });
-    const std::string header = meta.dump(1);
+    // Names on the card come from file names, which need not be UTF-8: such bytes are written as
+    // U+FFFD rather than failing the save of a model that trained for hours.
+    const std::string header = meta.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
     writer.writeRecord(kMetaRecord, header.data(), header.size());
     for (auto &[record, tensor] : records)
       writer.writeRecord(record, tensor.data_ptr(), tensor.nbytes());

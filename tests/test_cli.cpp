@@ -50,10 +50,15 @@ TEST(Cli, DerainReproducesTheAuthorsPngAndImportKeepsIt) {
   const RgbImage ours = read_image(tmp / "a/rain-064-crop.png");
   const RgbImage theirs = read_image(fixtures + "/rain-064-crop.sapnet6.png");
   ASSERT_EQ(ours.pixels.size(), theirs.pixels.size());
-  int off = 0;
-  for (size_t i = 0; i < ours.pixels.size(); ++i)
+  int off = 0, differ = 0;
+  for (size_t i = 0; i < ours.pixels.size(); ++i) {
     off += std::abs(ours.pixels[i] - theirs.pixels[i]) > 1;
+    differ += ours.pixels[i] != theirs.pixels[i];
+  }
   EXPECT_EQ(off, 0);
+  // Bytes made as the authors' test.py makes them (truncated, not rounded, which would move about
+  // half of them): only float noise at a level's edge may differ.
+  EXPECT_LT(differ, int(ours.pixels.size() / 100)) << differ << " of " << ours.pixels.size();
 
   r = run_sapnet("import '" + weights + "' -o '" + tmp.path() + "/imported.sapnet'");
   ASSERT_EQ(r.status, 0) << r.out;

@@ -168,6 +168,14 @@ TEST_F(CliRobustness, FramesTooLargeForMemoryAdviseTiles_n) {
   r = run_sapnet("bench --device cpu --engine-only --sizes 8000x8000 --frames 1");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("--tile-size"), std::string::npos) << r.out;
+
+  // derain (a phone's 50-megapixel photo, say) is checked too: it went straight to the network.
+  cv::imwrite(tmp_ / "huge.png", cv::Mat::zeros(8000, 8000, CV_8UC3));
+  r = run_sapnet("derain " + quoted(tmp_ / "huge.png") + " --stages 1 -o " + quoted(tmp_ / "h"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_FALSE(killed_by_signal(r)) << r.out;
+  EXPECT_NE(r.out.find("--tile-size"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "h/huge.png"));
 }
 
 TEST_F(CliRobustness, DerainNeverLosesOrOverwritesImages_n) {
@@ -287,6 +295,31 @@ TEST_F(CliRobustness, ANewRunInAFolderWithARunIsRefusedUnlessOverwrite_n) {
   r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --resume --overwrite");
   EXPECT_NE(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("excludes"), std::string::npos) << r.out;
+}
+
+// The plot is drawn after each epoch's checkpoint and a failure to draw it is a warning: it used
+// to come first and stop the run, so the epoch's checkpoint was never saved (and a resumed epoch
+// got a second log row).
+TEST_F(CliRobustness, APlotThatCannotBeDrawnDoesNotStopTraining) {
+  // A folder (not empty) where the plot's temporary file goes: the plot cannot be written.
+  fs::create_directories(tmp_ / "run/plot.png.tmp/x");
+  auto r = run_sapnet(tiny_train(tmp_ / "clean", tmp_ / "run") + " --epochs 2");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("the training plot was not drawn"), std::string::npos) << r.out;
+  EXPECT_EQ(logged_epochs(tmp_ / "run"), 2u);
+  EXPECT_TRUE(fs::exists(tmp_ / "run/model.sapnet"));
+}
+
+// A path that is not UTF-8 cannot be kept in run.json (which --resume reads back): refused up
+// front with what to do, not with a raw JSON error.
+TEST_F(CliRobustness, ANonUtf8PathIsRefusedBeforeTrainingWithAdvice_n) {
+  const std::string latin1 = tmp_ / "caf\xe9";
+  fs::create_directories(latin1);
+  fs::copy(tmp_ / "clean", latin1, fs::copy_options::recursive);
+  auto r = run_sapnet(tiny_train(latin1, tmp_ / "run") + " --epochs 1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("not valid UTF-8"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("json.exception"), std::string::npos) << r.out;
 }
 
 TEST_F(CliRobustness, FlagsGivenAtOneResumeHoldAtTheNext) {
@@ -444,6 +477,82 @@ TEST_F(CliRobustness, StageWeightsTrainEveryExitAndTheModelRecordsItsPhases) {
 // eval --record checks what it will write into before scoring anything: scores that cannot be
 // recorded used to be computed in full (minutes on a real set), then thrown away with the error.
 // Here the set's one pair is mismatched, so scoring would fail first if it came first.
+// Scores are recorded under the dataset folder's own name, also when it is given as "." or its
+// name is not UTF-8 (which JSON cannot hold: written as U+FFFD rather than failing the save).
+TEST_F(CliRobustness, EvalRecordNamesTheSetByItsFolder) {
+  auto r = run_sapnet("import " + quoted(bundled_model()) + " -o " + quoted(tmp_ / "m.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const std::string name : {"Rain9", "caf\xe9"}) {
+    const std::string set = tmp_ / name;
+    fs::create_directories(set + "/input");
+    fs::create_directories(set + "/target");
+    write_image(set + "/input/1.png", texture(24, 16));
+    write_image(set + "/target/1.png", texture(24, 16, 1));
+    r = run_sapnet("eval . --stages 1 --record -m " + quoted(tmp_ / "m.sapnet"),
+                   "cd " + quoted(set) + " &&");
+    EXPECT_EQ(r.status, 0) << r.out;
+  }
+  r = run_sapnet("info --json " + quoted(tmp_ / "m.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto evaluations = testing::last_json_line(r.out)["metadata"]["evaluations"];
+  EXPECT_TRUE(evaluations.contains("Rain9 (1 stages)")) << evaluations;
+  EXPECT_TRUE(evaluations.contains("caf\xef\xbf\xbd (1 stages)")) << evaluations;
+  EXPECT_FALSE(evaluations.contains(". (1 stages)")) << evaluations;
+}
+
+// Importing a checkpoint with fewer stages keeps only the scores that describe the new model: the
+// exit it now ends at becomes its score, exits beyond it go. They used to be kept as they were,
+// so `info` showed the 6-stage score for a 4-stage model.
+TEST_F(CliRobustness, ImportWithOtherStagesKeepsOnlyScoresOfTheNewModel) {
+  auto r = run_sapnet("info --json " + quoted(bundled_model()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto before = testing::last_json_line(r.out)["metadata"]["evaluations"];
+  if (!before.contains("Rain100L (4 stages)")) GTEST_SKIP() << "the bundled card has no exits";
+  r = run_sapnet("import " + quoted(bundled_model()) + " --stages 4 -o " +
+                 quoted(tmp_ / "four.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "four.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto card = testing::last_json_line(r.out);
+  EXPECT_EQ(card["network"]["stages"], 4);
+  const auto after = card["metadata"]["evaluations"];
+  EXPECT_EQ(after["Rain100L"], before["Rain100L (4 stages)"]);
+  EXPECT_EQ(after["Rain100L (1 stages)"], before["Rain100L (1 stages)"]);
+  EXPECT_FALSE(after.contains("Rain100L (4 stages)")) << after;
+  EXPECT_FALSE(after.contains("Rain100L (5 stages)")) << after;
+  EXPECT_FALSE(after.contains("SIRR-Val20")) << "scored with 6 stages: " << after;
+}
+
+// Phases that ran before checkpoints recorded them are added to a card from a JSON file, before its
+// own phases, each with a note saying where its record comes from (one without is refused).
+TEST_F(CliRobustness, EarlierPhasesGoBeforeTheCardsOwnWithTheirNotes) {
+  auto r = run_sapnet("info --json " + quoted(bundled_model()));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto own = testing::last_json_line(r.out)["metadata"]["phases"];
+  std::ofstream(tmp_ / "early.json") << R"([{"steps": 7, "seed": 99, "note": "from a notebook"}])";
+  r = run_sapnet("import " + quoted(bundled_model()) + " --earlier-phases " +
+                 quoted(tmp_ / "early.json") + " -o " + quoted(tmp_ / "m.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  r = run_sapnet("info --json " + quoted(tmp_ / "m.sapnet"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto card = testing::last_json_line(r.out)["metadata"];
+  ASSERT_EQ(card["phases"].size(), own.size() + 1);
+  EXPECT_EQ(card["phases"][0]["seed"], 99);
+  EXPECT_EQ(card["phases"][1], own[0]);
+  EXPECT_FALSE(card.contains("imported_from")) << "a checkpoint is not released weights";
+  r = run_sapnet("info " + quoted(tmp_ / "m.sapnet"));
+  EXPECT_NE(r.out.find("note: from a notebook"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("seed 99, on "), std::string::npos) << "no time recorded: none shown\n"
+                                                           << r.out;
+
+  std::ofstream(tmp_ / "bare.json") << R"([{"steps": 7}])";
+  r = run_sapnet("import " + quoted(bundled_model()) + " --earlier-phases " +
+                 quoted(tmp_ / "bare.json") + " -o " + quoted(tmp_ / "n.sapnet"));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("phase 1 is not an object with a \"note\""), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(tmp_ / "n.sapnet"));
+}
+
 TEST_F(CliRobustness, EvalRecordChecksItsTargetBeforeScoring_n) {
   const std::string set = tmp_ / "mismatched";
   fs::create_directories(set + "/input");

@@ -222,6 +222,24 @@ TEST_F(EngineTest, RainScoreIsTheFirstStagesRainLayerOnTheShrunkFrame) {
   EXPECT_DOUBLE_EQ(engine_->rain_score(view(rainy)), wet);
 }
 
+// The rain score runs one stage on the frame shrunk to 128 px, so its memory check counts that
+// working set, not the whole frame's: an 8000x8000 frame was refused ("derain it in tiles") on any
+// machine where the whole frame's network would not fit. A process() of that size afterwards is
+// still checked for its own, larger need.
+TEST_F(EngineTest, RainScoreOfAHugeFrameNeedsOnlyTheShrunkFramesMemory) {
+  const int side = 8000;
+  std::vector<uint8_t> in(size_t(side) * side * 3, 90), out(in.size());
+  const auto frame = [&](std::vector<uint8_t> &px) {
+    return FrameView::packed(PixelFormat::kRGB, px.data(), side, side);
+  };
+  double score = -1;
+  EXPECT_NO_THROW(score = engine_->rain_score(frame(in)));
+  EXPECT_GE(score, 0);
+  // About 1600 bytes per pixel for the whole frame's network: beyond this machine unless it has
+  // more than 100 GB free.
+  if (available_memory_bytes() < 90e9) EXPECT_THROW(engine_->process(frame(in), frame(out)), Error);
+}
+
 TEST_F(EngineTest, FrameErrors_n) {
   uint8_t px[12] = {};
   EXPECT_THROW(engine_->process(FrameView::packed(PixelFormat::kRGB, px, 2, 2),

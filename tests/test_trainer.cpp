@@ -100,6 +100,23 @@ TEST_F(TrainerTest, ResumeAfterAnEpochOrMidEpochIsExact) {
   expect_equal(weights("straight"), weights("cut"));
 }
 
+// JSON has no infinity: a validation set the model reproduces exactly scores an infinite PSNR,
+// which the checkpoint's plotted values hold as null. Resuming such a run stopped with a JSON type
+// error although the checkpoint was fine.
+TEST_F(TrainerTest, ARunWhoseValidationScoredInfinityResumes) {
+  auto first = tiny("inf");
+  first.epochs = 1;
+  ASSERT_EQ(train(first), 0);
+  ModelFile m = load_model_file(dir_ / "inf/last.sapnet");
+  m.metadata["training"]["plot_psnr"] = nlohmann::json::array({nullptr});
+  save_checkpoint(dir_ / "inf/last.sapnet", m);
+  auto rest = tiny("inf");
+  rest.resume = true;
+  ASSERT_EQ(train(rest), 0);
+  EXPECT_EQ(load_model_file(dir_ / "inf/model.sapnet").metadata["training"]["plot_psnr"].size(),
+            2u);
+}
+
 // The first epoch's mean loss from a run's log.jsonl.
 double first_epoch_loss(const std::filesystem::path &dir) {
   std::ifstream in(dir / "log.jsonl");

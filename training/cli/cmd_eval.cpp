@@ -44,9 +44,7 @@ void check_recordable(const std::string &model_path) {
 // model scored: keyed by the dataset's folder name, and the exit when fewer stages ran.
 void record_scores(const Engine &engine, const std::string &dataset, const nlohmann::json &scores) {
   ModelFile m = load_model_file(engine.model_path());
-  std::filesystem::path name = std::filesystem::path(dataset).lexically_normal();
-  if (name.filename().empty()) name = name.parent_path();
-  std::string key = name.filename().string();
+  std::string key = dataset_name(dataset);
   if (engine.stages() != m.network.stages)
     key += " (" + std::to_string(engine.stages()) + " stages)";
   m.metadata["evaluations"][key] = scores;

@@ -1,6 +1,8 @@
 // sapnet info / sapnet import: inspect a model file; turn released weights into a checkpoint.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <regex>
 
 #include "commands.h"
 #include "error.h"
@@ -51,11 +53,13 @@ void print_card_fields(const nlohmann::json &meta) {
       const std::string clean = joined(p.value("clean", nlohmann::json::array()));
       if (!clean.empty())
         data += (data.empty() ? "" : "; ") + std::string("synthesized rain over ") + clean;
-      const double minutes = p.value("seconds", 0.0) / 60;
+      char minutes[32] = "";  // phases recorded afterwards may not know their time
+      if (p.contains("seconds") && p["seconds"].is_number())
+        std::snprintf(minutes, sizeof minutes, "%.0f min ", p["seconds"].get<double>() / 60);
       std::printf("phase %-5d %s\n            data: %s\n", ++k,
                   text(p.value("network", nlohmann::json())).c_str(), data.c_str());
       std::printf(
-          "            %s steps, batch %s, patch %s, lr %s (x%s at %s), seed %s, %.0f min on %s\n",
+          "            %s steps, batch %s, patch %s, lr %s (x%s at %s), seed %s, %son %s\n",
           text(p.value("steps", nlohmann::json())).c_str(),
           text(p.value("batch", nlohmann::json())).c_str(),
           text(p.value("patch", nlohmann::json())).c_str(),
@@ -65,6 +69,7 @@ void print_card_fields(const nlohmann::json &meta) {
           text(p.value("seed", nlohmann::json())).c_str(), minutes,
           text(p.value("device", nlohmann::json())).c_str());
       if (p.contains("init")) std::printf("            from %s\n", text(p["init"]).c_str());
+      if (p.contains("note")) std::printf("            note: %s\n", text(p["note"]).c_str());
     }
   }
   for (auto &[key, value] : meta.items()) {
@@ -123,12 +128,66 @@ void run_info(const std::string &path, bool json) {
   print_card(m.metadata);
 }
 
-void run_import(const std::string &in, const std::string &out, int stages) {
+// The card's scores for a model run with `now` stages instead of `was`. A score of the exit at
+// `now` becomes the whole model's; exits beyond it, and the old whole-model scores when stages were
+// taken away, describe another model and are dropped.
+nlohmann::json evaluations_for_stages(const nlohmann::json &evaluations, int was, int now) {
+  if (!evaluations.is_object()) return evaluations;
+  static const std::regex exit_key(R"((.*) \((\d{1,4}) stages\))");
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto &[key, value] : evaluations.items()) {
+    std::smatch m;
+    std::string name = key;
+    int stages = was;
+    if (std::regex_match(key, m, exit_key)) name = m[1], stages = std::stoi(m[2]);
+    if (stages > now) continue;
+    out[stages == now ? name : name + " (" + std::to_string(stages) + " stages)"] = value;
+  }
+  return out;
+}
+
+// Phases that ran before a card recorded them, from a JSON file: an array of phase records (the
+// shape `sapnet info --json` shows), each with a note saying where it comes from.
+nlohmann::json read_earlier_phases(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open");
+  nlohmann::json phases;
+  try {
+    phases = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception &e) {
+    throw Error(path + ": not JSON (" + e.what() + ")");
+  }
+  if (!phases.is_array()) throw Error(path + ": expected a JSON array of training phases");
+  for (size_t i = 0; i < phases.size(); ++i)
+    if (!phases[i].is_object() || !phases[i].contains("note"))
+      throw Error(path + ": phase " + std::to_string(i + 1) +
+                  " is not an object with a \"note\" (say where the record comes from)");
+  return phases;
+}
+
+void run_import(const std::string &in, const std::string &out, int stages,
+                const std::string &earlier_phases) {
   ModelFile m = load_model_file(in);
-  if (stages > 0) m.network.stages = stages;
+  if (!earlier_phases.empty()) {
+    if (m.format != "sapnet checkpoint") throw Error(in + ": --earlier-phases needs a checkpoint");
+    nlohmann::json phases = read_earlier_phases(earlier_phases);
+    for (const auto &p : m.metadata.value("phases", nlohmann::json::array())) phases.push_back(p);
+    m.metadata["phases"] = phases;
+  }
+  if (stages > 0 && stages != m.network.stages) {
+    if (m.metadata.is_object()) {
+      if (m.metadata.contains("evaluations"))
+        m.metadata["evaluations"] =
+            evaluations_for_stages(m.metadata["evaluations"], m.network.stages, stages);
+      m.metadata.erase("metrics");  // the training run's validation, of all its stages
+    }
+    m.network.stages = stages;
+  }
   m.extra.clear();
-  m.metadata["imported_from"] = std::filesystem::path(in).filename().string();
-  m.metadata["imported_format"] = m.format;
+  if (m.format != "sapnet checkpoint") {  // released weights: say what they were
+    m.metadata["imported_from"] = std::filesystem::path(in).filename().string();
+    m.metadata["imported_format"] = m.format;
+  }
   save_checkpoint(out, m);
   std::printf("wrote %s: %s\n", out.c_str(), m.network.describe().c_str());
 }
@@ -148,6 +207,7 @@ void add_info(CLI::App &app) {
 void add_import(CLI::App &app) {
   auto in = std::make_shared<std::string>(), out = std::make_shared<std::string>();
   auto stages = std::make_shared<int>(0);
+  auto earlier = std::make_shared<std::string>();
   auto *cmd = app.add_subcommand(
       "import",
       "Convert released SAPNet/PReNet weights (.pth, no Python needed) into a sapnet checkpoint");
@@ -155,7 +215,11 @@ void add_import(CLI::App &app) {
   cmd->add_option("-o,--output", *out, "Checkpoint to write")->required();
   cmd->add_option("--stages", *stages, "Record this many recurrent stages (default: 6)")
       ->check(CLI::Range(1, 16));
-  cmd->callback([in, out, stages] { run_import(*in, *out, *stages); });
+  cmd->add_option("--earlier-phases", *earlier,
+                  "JSON array of training phases that ran before the checkpoint's card recorded "
+                  "them (each with a \"note\"); put before its own")
+      ->check(CLI::ExistingFile);
+  cmd->callback([in, out, stages, earlier] { run_import(*in, *out, *stages, *earlier); });
 }
 
 }  // namespace sapnet::cli

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -119,23 +120,43 @@ PlanarImage read_planar_image(const std::string &path) {
   return img;
 }
 
+namespace {
+
+// uint8(255 * clamp(x, 0, 1)), truncated and NaN as 0: how the Engine and `eval` make bytes of the
+// network's output (the authors' test.py), so that `derain`'s 8-bit files hold what `eval` scores.
+// (cv::Mat::convertTo rounds.)
+cv::Mat truncated_bytes(const float *plane, int width, int height) {
+  cv::Mat out(height, width, CV_8U);
+  uint8_t *dst = out.ptr<uint8_t>();
+  for (size_t i = 0, n = size_t(width) * height; i < n; ++i) {
+    const float x = plane[i];
+    dst[i] = x > 0 ? uint8_t(std::min(x, 1.0f) * 255.0f) : uint8_t(0);
+  }
+  return out;
+}
+
+// Rounded (saturating) conversion: 16-bit colour, which has no reference rule, and alpha, which is
+// passed through and must come back as read (x / 65535 * 65535 can land just below x in float).
+cv::Mat rounded(const float *plane, int width, int height, bool sixteen_bits) {
+  cv::Mat out;
+  cv::Mat(height, width, CV_32F, const_cast<float *>(plane))
+      .convertTo(out, sixteen_bits ? CV_16U : CV_8U, sixteen_bits ? 65535.0 : 255.0);
+  return out;
+}
+
+}  // namespace
+
 void write_planar_image(const std::string &path, const PlanarImage &image) {
-  const int depth = image.bits == 16 ? CV_16U : CV_8U;
-  const double scale = image.bits == 16 ? 65535.0 : 255.0;
   const size_t plane = size_t(image.width) * image.height;
+  const bool sixteen = image.bits == 16;
   std::vector<cv::Mat> channels;
   for (int c = 2; c >= 0; --c) {  // planes R, G, B -> file order B, G, R
-    cv::Mat src(image.height, image.width, CV_32F,
-                const_cast<float *>(image.rgb.data()) + c * plane),
-        dst;
-    src.convertTo(dst, depth, scale);  // saturates: clamps to the type's range and rounds
-    channels.push_back(dst);
+    const float *p = image.rgb.data() + c * plane;
+    channels.push_back(sixteen ? rounded(p, image.width, image.height, true)
+                               : truncated_bytes(p, image.width, image.height));
   }
-  if (!image.alpha.empty()) {
-    cv::Mat src(image.height, image.width, CV_32F, const_cast<float *>(image.alpha.data())), dst;
-    src.convertTo(dst, depth, scale);
-    channels.push_back(dst);
-  }
+  if (!image.alpha.empty())
+    channels.push_back(rounded(image.alpha.data(), image.width, image.height, sixteen));
   cv::Mat out;
   cv::merge(channels, out);
   encode_to_file(path, out);
@@ -201,7 +222,7 @@ PlanarImage read_planar_image(const std::string &path) {
 
 void write_planar_image(const std::string &path, const PlanarImage &image) {
   RgbImage rgb(image.width, image.height);
-  planar_rgb_to_frame(image.rgb.data(), rgb.view(), Rounding::kNearest);
+  planar_rgb_to_frame(image.rgb.data(), rgb.view(), Rounding::kTruncate);  // as eval makes bytes
   write_image(path, rgb);
 }
 

@@ -35,7 +35,8 @@ struct PlanarImage {
 // Throws sapnet::Error naming the file when it is missing, cannot be decoded or is truncated.
 RgbImage read_image(const std::string &path);
 PlanarImage read_planar_image(const std::string &path);
-// PNG keeps alpha and 16 bits; throws sapnet::Error naming the file.
+// PNG keeps alpha and 16 bits; 8-bit colour is uint8(255 * clamp(x, 0, 1)) truncated, as `eval`
+// makes bytes (16 bits and alpha are rounded). Throws sapnet::Error naming the file.
 void write_planar_image(const std::string &path, const PlanarImage &image);
 // Writes PNG (or any format OpenCV knows by the extension); throws sapnet::Error naming the file.
 void write_image(const std::string &path, const RgbImage &image);

@@ -156,4 +156,16 @@ std::vector<std::string> list_images(const std::string &path) {
   return out;
 }
 
+std::string dataset_name(const std::string &path) {
+  fs::path p = fs::path(path).lexically_normal();
+  // "." or ".." name no folder by themselves: the folder they stand for does.
+  if (p.filename() == "." || p.filename() == ".." || p.filename().empty()) {
+    std::error_code error;
+    const fs::path absolute = fs::absolute(path, error);
+    if (!error) p = absolute.lexically_normal();
+  }
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename().empty() ? path : p.filename().string();
+}
+
 }  // namespace sapnet

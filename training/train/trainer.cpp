@@ -206,13 +206,6 @@ void options_from_json(const nlohmann::json &j, TrainOptions &o) {
   if (j.contains("precision")) o.precision = parse_precision(j.at("precision").get<std::string>());
 }
 
-// A dataset or file as a model card names it: its last path component, never a machine's path.
-std::string dataset_name(const std::string &path) {
-  fs::path p = fs::path(path).lexically_normal();
-  if (p.filename().empty()) p = p.parent_path();
-  return p.filename().string();
-}
-
 // This run's options as one phase of the model's history: paths reduced to names.
 nlohmann::json phase_record(const TrainOptions &o) {
   nlohmann::json j = options_to_json(o);
@@ -277,9 +270,27 @@ void restore_run_options(TrainOptions &o, const fs::path &dir, const NetworkConf
   options_from_json(now, o);
 }
 
+// A plotted series as saved: JSON has no infinity (a validation image reproduced exactly scores an
+// infinite PSNR), so such values were written as null and come back as NaN, which the plot skips.
+std::vector<double> plotted_values(const nlohmann::json &training, const char *key) {
+  std::vector<double> values;
+  for (const auto &v : training.value(key, nlohmann::json::array()))
+    values.push_back(v.is_number() ? v.get<double>() : std::nan(""));
+  return values;
+}
+
 void write_run_options(const TrainOptions &o, const fs::path &dir) {
   AtomicFile file((dir / "run.json").string());
-  const std::string text = options_to_json(o).dump(2) + "\n";
+  std::string text;
+  try {
+    text = options_to_json(o).dump(2) + "\n";
+  } catch (const nlohmann::json::type_error &) {
+    // --resume reads the paths back from run.json, so they must be kept exactly, and JSON holds
+    // only UTF-8.
+    throw Error(
+        "a path given to train is not valid UTF-8 (run.json must keep it exactly for "
+        "--resume): rename the file or folder, or link to it under a UTF-8 name");
+  }
   file.write(text.data(), text.size());
   file.commit();
 }
@@ -611,7 +622,12 @@ void Trainer::log_epoch(const nlohmann::json &row) {
   csv << row["epoch"] << ',' << row["lr"] << ',' << row["loss"] << ',' << row["val_psnr"] << ','
       << row["val_ssim"] << ',' << row["steps"] << ',' << row["seconds"] << '\n';
   std::ofstream(dir / "log.jsonl", std::ios::app) << row.dump() << '\n';
-  write_training_plot((dir / "plot.png").string(), plot_loss_, plot_psnr_);
+  // The plot is a convenience: failing to draw it must not stop a training run.
+  try {
+    write_training_plot((dir / "plot.png").string(), plot_loss_, plot_psnr_);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "sapnet: warning: the training plot was not drawn: %s\n", e.what());
+  }
 }
 
 int Trainer::benchmark() {
@@ -829,8 +845,8 @@ int Trainer::run_ranks() {
       const size_t at = t["patch_in_epoch"].get<size_t>();
       if (at != step_in_epoch_ * global_batch()) step_in_epoch_ = at / global_batch();
     }
-    plot_loss_ = t.value("plot_loss", std::vector<double>{});
-    plot_psnr_ = t.value("plot_psnr", std::vector<double>{});
+    plot_loss_ = plotted_values(t, "plot_loss");
+    plot_psnr_ = plotted_values(t, "plot_psnr");
     last_metrics_ = m.metadata.value("metrics", nlohmann::json::object());
     earlier_phases_ = m.metadata.value("phases", nlohmann::json::array());
     // The interrupted phase is recorded anew when this run saves, with the start it named.
@@ -981,6 +997,9 @@ int Trainer::run_ranks() {
                          {"val_psnr", vpsnr},
                          {"val_ssim", vssim},
                          {"val_count", val_.size()}};
+      // The checkpoint first: logs written before it would get a second row for this epoch when
+      // the save fails (a full disk, a kill) and --resume trains the epoch again.
+      save_epoch_done(last);
       log_epoch({{"epoch", epoch_ + 1},
                  {"lr", lr},
                  {"loss", mean_loss},
@@ -989,7 +1008,6 @@ int Trainer::run_ranks() {
                  {"steps", total_steps_},
                  {"seconds", seconds_}});
     }
-    if (rank_ == 0) save_epoch_done(last);
     if (!validation_error.empty()) throw Error(validation_error);
     step_in_epoch_ = 0;
     loss_sum_ = psnr_sum_ = 0;
