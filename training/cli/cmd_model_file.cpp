@@ -58,16 +58,15 @@ void print_card_fields(const nlohmann::json &meta) {
         std::snprintf(minutes, sizeof minutes, "%.0f min ", p["seconds"].get<double>() / 60);
       std::printf("phase %-5d %s\n            data: %s\n", ++k,
                   text(p.value("network", nlohmann::json())).c_str(), data.c_str());
-      std::printf(
-          "            %s steps, batch %s, patch %s, lr %s (x%s at %s), seed %s, %son %s\n",
-          text(p.value("steps", nlohmann::json())).c_str(),
-          text(p.value("batch", nlohmann::json())).c_str(),
-          text(p.value("patch", nlohmann::json())).c_str(),
-          text(p.value("lr", nlohmann::json())).c_str(),
-          text(p.value("gamma", nlohmann::json())).c_str(),
-          joined(p.value("milestones", nlohmann::json::array())).c_str(),
-          text(p.value("seed", nlohmann::json())).c_str(), minutes,
-          text(p.value("device", nlohmann::json())).c_str());
+      std::printf("            %s steps, batch %s, patch %s, lr %s (x%s at %s), seed %s, %son %s\n",
+                  text(p.value("steps", nlohmann::json())).c_str(),
+                  text(p.value("batch", nlohmann::json())).c_str(),
+                  text(p.value("patch", nlohmann::json())).c_str(),
+                  text(p.value("lr", nlohmann::json())).c_str(),
+                  text(p.value("gamma", nlohmann::json())).c_str(),
+                  joined(p.value("milestones", nlohmann::json::array())).c_str(),
+                  text(p.value("seed", nlohmann::json())).c_str(), minutes,
+                  text(p.value("device", nlohmann::json())).c_str());
       if (p.contains("init")) std::printf("            from %s\n", text(p["init"]).c_str());
       if (p.contains("note")) std::printf("            note: %s\n", text(p["note"]).c_str());
     }
