@@ -311,4 +311,20 @@ void save_checkpoint(const std::string &path, const ModelFile &model) {
   file.commit();
 }
 
+void record_evaluation(const std::string &path, const NamedTensors &scored_weights,
+                       const std::string &key, const nlohmann::json &scores) {
+  ModelFile model = load_model_file(path);
+  bool same = model.weights.size() == scored_weights.size();
+  for (size_t i = 0; same && i < scored_weights.size(); ++i)
+    same = model.weights[i].first == scored_weights[i].first &&
+           model.weights[i].second.scalar_type() == scored_weights[i].second.scalar_type() &&
+           model.weights[i].second.sizes() == scored_weights[i].second.sizes() &&
+           at::equal(model.weights[i].second, scored_weights[i].second);
+  if (!same)
+    throw Error(path + ": its weights changed while they were being scored (did a training run "
+                       "save into it?); the scores were not recorded");
+  model.metadata["evaluations"][key] = scores;
+  save_checkpoint(path, model);
+}
+
 }  // namespace sapnet

@@ -29,6 +29,12 @@ ModelFile load_model_file(const std::string &path);
 // Writes the project's checkpoint format atomically (a temporary file renamed over `path`).
 void save_checkpoint(const std::string &path, const ModelFile &model);
 
+// Adds `scores` to the card of the checkpoint at `path` (metadata "evaluations"[key]) if the file
+// still holds `scored_weights`, the weights that were scored. A file replaced meanwhile (a training
+// run saving into it) is left as it is, and an Error says so.
+void record_evaluation(const std::string &path, const NamedTensors &scored_weights,
+                       const std::string &key, const nlohmann::json &scores);
+
 // Guesses the architecture of a released state dict from its keys ("module." already stripped).
 NetworkConfig infer_network(const NamedTensors &weights);
 

@@ -136,6 +136,36 @@ TEST(Checkpoint, RoundTripsWeightsMetadataAndExtraGroups) {
   EXPECT_TRUE(torch::equal(back.extra["optimizer"][1].second, m.extra["optimizer"][1].second));
 }
 
+// eval --record writes scores into the file it scored. A training run may save into that file
+// while the evaluation runs: the scores are then of weights the file no longer holds, and were
+// written into the new file's card before.
+TEST(Checkpoint, RecordsAnEvaluationOnlyIntoTheWeightsThatWereScored_n) {
+  testing::TempDir dir;
+  NetworkConfig cfg;
+  cfg.stages = 2;
+  ModelFile scored;
+  scored.network = cfg;
+  scored.weights = weights_of(*SAPNet(cfg));
+  const std::string path = dir / "model.sapnet";
+  save_checkpoint(path, scored);
+
+  record_evaluation(path, scored.weights, "Rain100L", {{"psnr", 30.0}});
+  EXPECT_EQ(load_model_file(path).metadata["evaluations"]["Rain100L"]["psnr"], 30.0);
+
+  ModelFile trained = scored;
+  trained.weights = weights_of(*SAPNet(cfg));  // other random weights, same names and shapes
+  trained.metadata = {{"phases", {{{"epochs", 40}}}}};
+  save_checkpoint(path, trained);
+  EXPECT_CONTAINS(error_of([&] {
+                    record_evaluation(path, scored.weights, "Rain100L", {{"psnr", 31.0}});
+                  }),
+                  "changed while they were being scored");
+  const ModelFile after = load_model_file(path);
+  EXPECT_FALSE(after.metadata.contains("evaluations")) << after.metadata.dump();
+  EXPECT_EQ(after.metadata["phases"][0]["epochs"], 40);
+  EXPECT_TRUE(torch::equal(after.weights[0].second, trained.weights[0].second));
+}
+
 TEST(ModelFileErrors, MissingNotZipTruncatedCorrupt_n) {
   SAPNET_REQUIRE_SHARED(official, kOfficial);
   testing::TempDir dir;

@@ -29,26 +29,28 @@ struct EvalArgs {
 };
 
 // --record's target, checked before any image is scored: a checkpoint (released weights have no
-// card) in a folder this process may write to.
-void check_recordable(const std::string &model_path) {
-  if (load_model_file(model_path).format != "sapnet checkpoint")
+// card) in a folder this process may write to. Returns the weights about to be scored, which the
+// record checks are still in the file.
+NamedTensors check_recordable(const std::string &model_path) {
+  ModelFile model = load_model_file(model_path);
+  if (model.format != "sapnet checkpoint")
     throw Error(model_path + ": --record needs a sapnet checkpoint (sapnet import it first)");
   std::filesystem::path folder = std::filesystem::path(model_path).parent_path();
   if (folder.empty()) folder = ".";
   if (access(folder.c_str(), W_OK) != 0)
     throw Error(model_path + ": --record cannot write into " + folder.string() + " (" +
                 std::strerror(errno) + ")");
+  return std::move(model.weights);
 }
 
 // Writes the scores into the checkpoint's card ("evaluations"), so that `sapnet info` says what the
 // model scored: keyed by the dataset's folder name, and the exit when fewer stages ran.
-void record_scores(const Engine &engine, const std::string &dataset, const nlohmann::json &scores) {
-  ModelFile m = load_model_file(engine.model_path());
+void record_scores(const Engine &engine, const NamedTensors &scored_weights,
+                   const std::string &dataset, const nlohmann::json &scores) {
   std::string key = dataset_name(dataset);
-  if (engine.stages() != m.network.stages)
+  if (engine.stages() != engine.network().stages)
     key += " (" + std::to_string(engine.stages()) + " stages)";
-  m.metadata["evaluations"][key] = scores;
-  save_checkpoint(engine.model_path(), m);
+  record_evaluation(engine.model_path(), scored_weights, key, scores);
   std::fprintf(stderr, "sapnet: recorded in %s as \"%s\"\n", engine.model_path().c_str(),
                key.c_str());
 }
@@ -57,9 +59,15 @@ void run_eval(const EvalArgs &args) {
   if (args.record && args.identity) throw Error("--record needs a model (not --identity)");
   auto pairs = find_pairs(args.dataset);
   if (args.limit && pairs.size() > args.limit) pairs.resize(args.limit);
+  // The weights to record against are read before the Engine loads them: a file replaced in
+  // between is then caught as well.
+  NamedTensors scored_weights;
+  if (args.record) {
+    const std::string &path = args.model.engine.model_path;
+    scored_weights = check_recordable(path.empty() ? default_model_path() : path);
+  }
   std::unique_ptr<Engine> engine;
   if (!args.identity) engine = args.model.make_engine();
-  if (args.record) check_recordable(engine->model_path());
   Progress progress(args.identity ? "eval (rainy inputs)" : "eval", pairs.size());
   const auto read_pair = [&](size_t i) {
     std::pair<RgbImage, RgbImage> pair{read_image(pairs[i].rainy), read_image(pairs[i].clean)};
@@ -86,7 +94,7 @@ void run_eval(const EvalArgs &args) {
   }
   std::fflush(stdout);
   if (args.record)
-    record_scores(*engine, args.dataset,
+    record_scores(*engine, scored_weights, args.dataset,
                   {{"psnr", scores.psnr},
                    {"ssim", scores.ssim},
                    {"count", pairs.size()},
