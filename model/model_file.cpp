@@ -321,8 +321,9 @@ void record_evaluation(const std::string &path, const NamedTensors &scored_weigh
            model.weights[i].second.sizes() == scored_weights[i].second.sizes() &&
            at::equal(model.weights[i].second, scored_weights[i].second);
   if (!same)
-    throw Error(path + ": its weights changed while they were being scored (did a training run "
-                       "save into it?); the scores were not recorded");
+    throw Error(path +
+                ": its weights changed while they were being scored (did a training run "
+                "save into it?); the scores were not recorded");
   model.metadata["evaluations"][key] = scores;
   save_checkpoint(path, model);
 }
