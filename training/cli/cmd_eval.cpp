@@ -29,8 +29,8 @@ struct EvalArgs {
 };
 
 // --record's target, checked before any image is scored: a checkpoint (released weights have no
-// card) in a folder this process may write to. Returns the weights about to be scored, which the
-// record checks are still in the file.
+// card) in a folder this process may write to. Returns the weights about to be scored: the record
+// is written only if the file still holds them.
 NamedTensors check_recordable(const std::string &model_path) {
   ModelFile model = load_model_file(model_path);
   if (model.format != "sapnet checkpoint")
