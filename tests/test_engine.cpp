@@ -237,7 +237,9 @@ TEST_F(EngineTest, RainScoreOfAHugeFrameNeedsOnlyTheShrunkFramesMemory) {
   EXPECT_GE(score, 0);
   // About 1600 bytes per pixel for the whole frame's network: beyond this machine unless it has
   // more than 100 GB free.
-  if (available_memory_bytes() < 90e9) EXPECT_THROW(engine_->process(frame(in), frame(out)), Error);
+  if (available_memory_bytes() < 90e9) {
+    EXPECT_THROW(engine_->process(frame(in), frame(out)), Error);
+  }
 }
 
 TEST_F(EngineTest, FrameErrors_n) {
@@ -551,6 +553,41 @@ TEST(CudaEngine, Fp16FramesMatchTheCpuFp32Engine) {
   }
   // cuDNN's benchmark mode was on only while plans warmed up.
   EXPECT_EQ(at::globalContext().benchmarkCuDNN(), benchmark);
+}
+
+// One CUDA Engine through all eight formats at an even size, then odd sizes (YUV chroma rounded
+// up), then the first size again: each new size is a renegotiation (new buffers and CUDA graph),
+// and every frame still matches the CPU engine, alpha carried over from the input.
+TEST(CudaEngine, EveryFormatAndOddSizesAcrossRenegotiationMatchTheCpuEngine) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA GPU (or a CPU-only LibTorch build)";
+  SAPNET_REQUIRE_SHARED(official, kOfficial);
+  EngineOptions cpu_opts;
+  cpu_opts.model_path = official;
+  Engine cpu(cpu_opts);
+  EngineOptions opts = cpu_opts;
+  opts.device = "cuda";
+  opts.precision = Precision::kFp16;
+  Engine gpu(opts);
+  for (auto [w, h] : {std::pair{64, 36}, std::pair{33, 17}, std::pair{1, 1}, std::pair{64, 36}})
+    for (PixelFormat f : kAllFormats) {
+      TestFrame in(f, w, h, 11), want(f, w, h, 12), got(f, w, h, 12);
+      cpu.process(in.view, want.view);
+      gpu.process(in.view, got.view);
+      const bool alpha = f == PixelFormat::kRGBA || f == PixelFormat::kBGRA;
+      if (alpha)
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x) {
+            const size_t i = size_t(y) * in.view.strides[0] + 4 * x + 3;
+            ASSERT_EQ(got.bytes[0][i], in.bytes[0][i])
+                << pixel_format_name(f) << " " << w << "x" << h << " alpha at " << x << "," << y;
+          }
+      double sum = 0;
+      size_t n = 0;
+      for (int p = 0; p < 3; ++p)
+        for (size_t i = 0; i < want.bytes[p].size(); ++i, ++n)
+          sum += std::abs(int(want.bytes[p][i]) - int(got.bytes[p][i]));
+      EXPECT_LT(sum / n, 1.0) << pixel_format_name(f) << " " << w << "x" << h;
+    }
 }
 
 }  // namespace

@@ -4,10 +4,24 @@
 # registry is reachable: Debian's GStreamer/GLib/GoogleTest/CLI11/JSON/libpng packages, the
 # environment script, the authors' weights, Rain100L's pairs and the PyTorch reference script.
 # Everything that travels stays under the 64 MiB a device call may carry (checked at the end).
-# Usage: tests/gpu/prepare.sh [RAIN100L_PAIRS]   (default 50: 25 MB of PNGs; 100 needs two calls)
+# Usage: tests/gpu/prepare.sh [--prebuilt DIR] [--table5] [RAIN100L_PAIRS]
+#   RAIN100L_PAIRS   default 50: 25 MB of PNGs; 100 needs two calls
+#   --prebuilt DIR   a CUDA build made here (meson setup DIR -Dtorch_prefix=/opt/torch-cuda/...
+#                    -Dopencv=disabled): the programs device-check.sh runs, stripped, travel in
+#                    .device/build-gpu and save the build there (minutes of device time)
+#   --table5         also gather issue 18's Table 5 data in .device-t5, for a call of its own
+#                    (carry .device-t5; command: source .device/env.sh; tests/gpu/device-check.sh table5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-pairs=${1:-50}
+prebuilt="" table5=0 pairs=50
+while [ $# -gt 0 ]; do
+  case $1 in
+    --prebuilt) prebuilt=${2:?--prebuilt needs a build folder}; shift 2 ;;
+    --table5) table5=1; shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) pairs=$1; shift ;;
+  esac
+done
 shared=${SAPNET_SHARED_DIR:-../shared}
 [ -d "$shared/device" ] || { echo "prepare: $shared/device is absent" >&2; exit 1; }
 grep -qx '/.device/' .gitignore || { echo "prepare: .gitignore must ignore /.device/" >&2; exit 1; }
@@ -52,6 +66,44 @@ else
   ls "$src" | grep -E '^rain-[0-9]+\.png$' | sort -V | head -n "$pairs" | while read -r f; do
     cp "$src/$f" "$src/no$f" .device/shared/data/Rain100L/
   done
+fi
+if [ -n "$prebuilt" ]; then
+  [ -x "$prebuilt/training/sapnet" ] || { echo "prepare: $prebuilt/training/sapnet is not built" >&2; exit 1; }
+  grep -q 'SAPNET_WITH_CUDA=1' "$prebuilt/compile_commands.json" ||
+    { echo "prepare: $prebuilt is not a CUDA build" >&2; exit 1; }
+  rm -rf .device/build-gpu && mkdir -p .device/build-gpu
+  # Linked programs and libraries, not objects; only the test programs device-check.sh runs.
+  tar -C "$prebuilt" --exclude='*.p' --exclude=meson-private --exclude=meson-logs --exclude='*.a' \
+    --exclude='.ninja_*' --exclude='*.bin' -cf - . | tar -C .device/build-gpu -xf -
+  find .device/build-gpu/tests -maxdepth 1 -name 'test_*' -type f |
+    grep -v -E '/test_(engine|model|frame|gst|gst_video|gst_cuda)$' | xargs -r rm -f
+  find .device/build-gpu -type f | while read -r f; do
+    if file -b "$f" | grep -q '^ELF'; then strip --strip-unneeded "$f"; fi
+  done
+  # The build's absolute paths (plugin folder, test data, bundled model) start here.
+  pwd >.device/build-gpu/source-root
+  prefix=$(sed -n 's/.*"torch_prefix", "value": "\([^"]*\)".*/\1/p' "$prebuilt/meson-info/intro-buildoptions.json" | head -1)
+  [ -n "$prefix" ] || prefix=$(grep -o -m1 '/[^ ]*/torch/include' "$prebuilt/compile_commands.json" | sed 's,/include$,,')
+  sed -n "s/^__version__ = '\(.*\)'/\1/p" "$prefix/version.py" >.device/build-gpu/torch-version
+  echo "prepare: .device/build-gpu holds $(du -sh .device/build-gpu | cut -f1) (torch $(cat .device/build-gpu/torch-version))"
+fi
+if [ "$table5" = 1 ]; then
+  rm -rf .device-t5 && mkdir -p .device-t5/shared/perception .device-t5/seg
+  grep -qx '/.device-t5/' .gitignore || { echo "prepare: .gitignore must ignore /.device-t5/" >&2; exit 1; }
+  cp -r "$shared/perception/coco_val128" "$shared/perception/yolov5n_640.torchscript" \
+    "$shared/perception/espnet_city_p2q8.torchscript" .device-t5/shared/perception/
+  # jpegdec/jpegenc, pngdec and multifilesrc: the good plugins.
+  # (libjpeg62-turbo travels in .device/debs already.)
+  mkdir -p .device-t5/debs
+  (cd .device-t5/debs && apt-get download gstreamer1.0-plugins-good 2>&1 | grep -v -E '^(Get|Fetched)|unsandboxed' || true)
+  # table5.sh's default street frames (vtest.avi, one every 3 s, 384 px wide), taken here where a
+  # decoder for it exists.
+  video=/usr/share/doc/opencv-doc/examples/data/vtest.avi
+  [ -f "$video" ] || { echo "prepare: $video is absent (apt-get install opencv-doc)" >&2; exit 1; }
+  GST_PLUGIN_PATH=$PWD/${SAPNET_BUILD_DIR:-build}/gst gst-launch-1.0 -q filesrc location=$video ! decodebin ! videoconvert ! videorate ! video/x-raw,framerate=1000/3000 ! \
+    videoscale ! video/x-raw,width=384,pixel-aspect-ratio=1/1 ! framelimit frames=24 ! videoconvert ! \
+    video/x-raw,format=RGB ! pngenc ! multifilesink location=.device-t5/seg/%05d.png
+  echo "prepare: .device-t5 holds $(du -sh .device-t5 | cut -f1) ($(ls .device-t5/seg | wc -l) street frames)"
 fi
 tree_mib=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
 device_mib=$(du -sb .device | cut -f1)

@@ -211,18 +211,28 @@ RgbImage read_image(const std::string &path) {
   throw Error(path + ": this build has no decoder for this image (configure with OpenCV)");
 }
 
+// Packed 8-bit RGB to planes and back by hand, as the OpenCV branch does with cv::split: this
+// library stays free of LibTorch (the frame conversions of libsapnet are tensor code).
 PlanarImage read_planar_image(const std::string &path) {
   const RgbImage rgb = read_image(path);
   PlanarImage img;
   img.width = rgb.width, img.height = rgb.height;
-  img.rgb.resize(size_t(3) * rgb.width * rgb.height);
-  frame_to_planar_rgb(rgb.view(), img.rgb.data());
+  const size_t plane = size_t(rgb.width) * rgb.height;
+  img.rgb.resize(3 * plane);
+  for (size_t i = 0; i < plane; ++i)
+    for (size_t c = 0; c < 3; ++c) img.rgb[c * plane + i] = rgb.pixels[3 * i + c] / 255.0f;
   return img;
 }
 
+// 8-bit colour is uint8(255 * clamp(x, 0, 1)) truncated, NaN as 0: as `eval` makes bytes.
 void write_planar_image(const std::string &path, const PlanarImage &image) {
   RgbImage rgb(image.width, image.height);
-  planar_rgb_to_frame(image.rgb.data(), rgb.view(), Rounding::kTruncate);  // as eval makes bytes
+  const size_t plane = size_t(image.width) * image.height;
+  for (size_t i = 0; i < plane; ++i)
+    for (size_t c = 0; c < 3; ++c) {
+      const float x = image.rgb[c * plane + i];
+      rgb.pixels[3 * i + c] = x > 0 ? uint8_t(std::min(x, 1.0f) * 255.0f) : uint8_t(0);
+    }
   write_image(path, rgb);
 }
 
