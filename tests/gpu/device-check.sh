@@ -103,6 +103,12 @@ use_prebuilt() {
   fi
   if "$sapnet" --version >>"$out/build.log" 2>&1; then
     summary "build: carried (compiled on the CPU machine against torch $(cat "$build/torch-version")); it runs here"
+    # The plugin and the CUDA-memory test load more (GStreamer's CUDA and GL libraries).
+    local f missing
+    for f in "$build/gst/libgstsapnet.so" "$build/tests/test_gst_cuda"; do
+      missing=$(ldd "$f" 2>&1 | grep 'not found' | awk '{print $1}' | tr '\n' ' ')
+      [ -z "$missing" ] || summary "build: $f lacks $missing"
+    done
     return 0
   fi
   { echo "== carried build does not start:"; ldd "$sapnet" | grep 'not found'; } >>"$out/build.log" 2>&1

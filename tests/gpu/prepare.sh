@@ -30,11 +30,13 @@ mkdir -p .device
 # the nvcodec plugin (cudaupload, cudadownload, nvh264dec, nvh264enc where the GPU has them), its GL
 # library and the GL/X11/Wayland/GBM libraries that one loads, GL's headers (cudaGL.h includes
 # GL/gl.h), h264parse (in the bad plugins) and x264enc to make a test clip (H100 and H200 have no
-# NVENC). About 7 MB of .deb files; the unpacked tree stays on the GPU machine, not here.
+# NVENC). About 7 MB of .deb files; the unpacked tree stays on the GPU machine, not here. The H200
+# machine's GL stack also asked for libGLESv2.so.2 (libgles2) when GStreamer's CUDA library loaded.
 cuda_debs=(libgstreamer-plugins-bad1.0-dev libgstreamer-plugins-bad1.0-0 gstreamer1.0-plugins-bad
   libgstreamer-gl1.0-0 libgl-dev libgl1 libglvnd0 libglx0 libegl1 libwayland-client0
   libwayland-cursor0 libwayland-egl1 libwayland-server0 libx11-6 libx11-xcb1 libxcb1 libxau6
-  libxdmcp6 libbsd0 libmd0 libdrm2 libgbm1 libexpat1 libudev1 gstreamer1.0-plugins-ugly libx264-164)
+  libxdmcp6 libbsd0 libmd0 libdrm2 libgbm1 libexpat1 libudev1 gstreamer1.0-plugins-ugly libx264-164
+  libgles2 libopengl0)
 if [ ! -d .device/debs ] || [ -z "$(ls .device/debs 2>/dev/null)" ]; then
   [ -f /var/lib/apt/lists/lock ] || apt-get update -qq
   "$shared/device/fetch-debs.sh" .device/debs libcli11-dev nlohmann-json3-dev libpng-dev libpng16-16 \
