@@ -15,11 +15,16 @@
 #include "frame.h"
 #include "frame_view.h"
 
-// The formats sapnetderain takes in CUDA memory (the nvcodec elements' common ones).
-#define SAPNET_CUDA_MEMORY_FORMATS "{ NV12, I420, RGBA, BGRA, RGBx, BGRx }"
-#define SAPNET_CUDA_VIDEO_CAPS                                                       \
-  GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:CUDAMemory", SAPNET_CUDA_MEMORY_FORMATS) \
-  SAPNET_PROGRESSIVE
+// The formats sapnetderain takes in CUDA memory (the nvcodec elements' common ones). I420 only at
+// even heights: GStreamer's CUDA memory (1.22 and later) starts the V plane height / 2 rows
+// after U, so at an odd height U's last row and V's first are the same bytes (seen on an H200:
+// 232 levels off at 161x97), and no element can carry such a frame intact.
+#define SAPNET_CUDA_MEMORY_FORMATS "{ NV12, RGBA, BGRA, RGBx, BGRx }"
+#define SAPNET_CUDA_VIDEO_CAPS                                                              \
+  GST_VIDEO_CAPS_MAKE_WITH_FEATURES("memory:CUDAMemory", SAPNET_CUDA_MEMORY_FORMATS)        \
+  SAPNET_PROGRESSIVE                                                                        \
+  "; video/x-raw(memory:CUDAMemory), format = (string) I420, width = " GST_VIDEO_SIZE_RANGE \
+  ", height = (int) [ 2, 2147483646, 2 ], framerate = " GST_VIDEO_FPS_RANGE SAPNET_PROGRESSIVE
 
 namespace sapnet::gst {
 

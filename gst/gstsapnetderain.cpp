@@ -12,9 +12,9 @@
  * ]|
  *
  * Builds with GStreamer's CUDA library (gstreamer-cuda-1.0) and a CUDA LibTorch also take and give
- * `video/x-raw(memory:CUDAMemory)` (NV12, I420, RGBA, BGRA, RGBx, BGRx): frames stay on the GPU,
- * read and written in place, when the neighbours share the GPU's primary CUDA context (which this
- * element offers them); otherwise they are copied through system memory.
+ * `video/x-raw(memory:CUDAMemory)` (NV12, I420 at even heights, RGBA, BGRA, RGBx, BGRx): frames
+ * stay on the GPU, read and written in place, when the neighbours share the GPU's primary CUDA
+ * context (which this element offers them); otherwise they are copied through system memory.
  * |[
  * gst-launch-1.0 videotestsrc ! cudaupload ! sapnetderain ! cudadownload ! autovideosink
  * ]|

@@ -95,6 +95,10 @@ void warm_up_and_capture(const c10::cuda::CUDAStream &stream, at::cuda::CUDAGrap
   CudnnBenchmarkScope benchmark;
   for (int i = 0; i < 3; ++i) step();
   stream.synchronize();
+  // cuDNN's benchmark tried algorithms with workspaces of up to gigabytes at 1080p; the caching
+  // allocator would keep them reserved for the life of the process. Returned now, the element
+  // holds what the captured graph needs.
+  c10::cuda::CUDACachingAllocator::emptyCache();
   graph.capture_begin({0, 0}, kCaptureMode);
   try {
     step();
@@ -226,7 +230,8 @@ size_t cuda_peak_reserved_bytes(const torch::Device &device) {
   return stats.reserved_bytes[0].peak;  // index 0: StatType::AGGREGATE, all pools
 }
 
-void cuda_reset_peak(const torch::Device &device) {
+void cuda_reset_peak(const torch::Device &device, bool release_cached) {
+  if (release_cached) c10::cuda::CUDACachingAllocator::emptyCache();
   c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
 }
 

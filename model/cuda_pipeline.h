@@ -43,9 +43,10 @@ class CudaPipeline {
 };
 
 // Peak bytes the CUDA caching allocator has reserved on `device` since the last reset, and the
-// reset.
+// reset; `release_cached` first returns the allocator's unused blocks (earlier work's) to CUDA, so
+// that the next peak is this work's alone.
 size_t cuda_peak_reserved_bytes(const torch::Device &device);
-void cuda_reset_peak(const torch::Device &device);
+void cuda_reset_peak(const torch::Device &device, bool release_cached = false);
 // The GPU's name, e.g. "NVIDIA H100 80GB HBM3".
 std::string cuda_device_name(const torch::Device &device);
 

@@ -302,9 +302,11 @@ size_t Engine::peak_device_memory() const {
 #endif
   return 0;
 }
-void Engine::reset_peak_device_memory() {
+void Engine::reset_peak_device_memory(bool release_cached) {
 #if SAPNET_WITH_CUDA
-  if (impl_->device.is_cuda()) cuda_reset_peak(impl_->device);
+  if (impl_->device.is_cuda()) cuda_reset_peak(impl_->device, release_cached);
+#else
+  (void)release_cached;
 #endif
 }
 

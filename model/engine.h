@@ -88,8 +88,10 @@ class SAPNET_API Engine {
   // the weights are released with the last Engine that uses them.
   const void *weights_id() const;
   // Peak device memory reserved by LibTorch's CUDA allocator since the last reset (0 on the CPU).
+  // `release_cached` returns the allocator's unused blocks first, so that the next peak counts
+  // this Engine's work and not what earlier work left cached.
   size_t peak_device_memory() const;
-  void reset_peak_device_memory();
+  void reset_peak_device_memory(bool release_cached = false);
 
  private:
   struct Impl;

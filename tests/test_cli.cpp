@@ -195,6 +195,7 @@ TEST(Cli, BenchTimesTheEngineAndTheElement) {
       EXPECT_GT(row["average_latency_ms"].get<double>(), 0.0) << row.dump();
     }
     EXPECT_FALSE(row.contains("peak_gpu_mib"));  // CPU rows have no GPU memory
+    EXPECT_FALSE(row.contains("warmup_peak_gpu_mib"));
   }
   EXPECT_EQ(j["rows"][0]["what"], "engine");
   EXPECT_EQ(j["rows"][0]["size"], "24x16");

@@ -72,8 +72,11 @@ class GstTest : public ::testing::Test {
     if (model_.empty()) GTEST_SKIP() << "../shared/" << kOfficial << " is absent";
   }
 
+  // On the CPU, as the Engine the outputs are compared with (the element's default, auto, picks a
+  // GPU where there is one); `props` may name another device.
   GstHarness *harness(const std::string &props = "") {
-    const std::string desc = "sapnetderain model-location=\"" + model_ + "\" stages=1 " + props;
+    const std::string desc =
+        "sapnetderain model-location=\"" + model_ + "\" stages=1 device=cpu " + props;
     GstHarness *h = gst_harness_new_parse(desc.c_str());
     EXPECT_NE(h, nullptr);
     return h;

@@ -47,8 +47,9 @@ class GstVideo : public ::testing::Test {
   // A harness around sapnetderain with the given properties, its messages on `bus_`.
   // `upstream`: elements in front of it, in gst-launch syntax ending in "!".
   GstHarness *harness(const std::string &props, int w, int h, const std::string &upstream = "") {
+    // device=cpu: scores and frames are compared with a CPU Engine's (auto picks a GPU if any).
     const std::string desc =
-        upstream + " sapnetderain name=d model-location=\"" + model_ + "\" " + props;
+        upstream + " sapnetderain name=d device=cpu model-location=\"" + model_ + "\" " + props;
     GstHarness *hs = gst_harness_new_parse(desc.c_str());
     EXPECT_NE(hs, nullptr);
     bus_ = gst_bus_new();

@@ -210,8 +210,9 @@ for step in $steps; do
       # Decode -> derain (-> encode) on a short clip made here: CUDA memory against system memory.
       clip=/tmp/sapnet-clip.h264 n=300
       if have x264enc; then
-        gst-launch-1.0 -q videotestsrc num-buffers=$n pattern=ball ! video/x-raw,width=1280,height=720,framerate=30/1 ! \
-          x264enc speed-preset=ultrafast ! video/x-h264,stream-format=byte-stream ! filesink location=$clip >>"$log" 2>&1
+        # I420 in: left to choose, x264enc takes Y444 (High 4:4:4), which NVDEC cannot decode.
+        gst-launch-1.0 -q videotestsrc num-buffers=$n pattern=ball ! video/x-raw,format=I420,width=1280,height=720,framerate=30/1 ! \
+          x264enc speed-preset=ultrafast ! video/x-h264,stream-format=byte-stream,profile=high ! filesink location=$clip >>"$log" 2>&1
       elif have nvh264enc && have cudaupload; then
         gst-launch-1.0 -q videotestsrc num-buffers=$n pattern=ball ! video/x-raw,format=NV12,width=1280,height=720,framerate=30/1 ! \
           cudaupload ! nvh264enc ! h264parse ! video/x-h264,stream-format=byte-stream ! filesink location=$clip >>"$log" 2>&1
@@ -258,7 +259,7 @@ for step in $steps; do
             while read -r so; do rm -f "$plugdir/$so"; done
         done
       fi
-      [ -e "$t5/shared/weights" ] || ln -s "$data/weights" "$t5/shared/weights"
+      ln -sfn "$data/weights" "$t5/shared/weights"  # (a link left by a dry run here dangles there)
       t5dev=$device; [ "$device" = cpu ] && t5args=(--limit 4) || t5args=()
       rm -rf /tmp/sapnet-table5
       SAPNET_SHARED_DIR=$t5/shared SAPNET_BUILD_DIR=$PWD/$build GST_PLUGIN_PATH_1_0=$PWD/$build/gst \

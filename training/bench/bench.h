@@ -28,7 +28,11 @@ struct BenchRow {
   int frames_timed = 0;
   long long frames_processed = -1;  // the element's own count (warm-up included); -1: n/a
   double average_latency_ms = -1;   // the element's average-latency-ms (warm-up included); -1: n/a
-  double peak_mib = -1;             // -1: not measured
+  // Device memory LibTorch's allocator reserved: over the timed frames (what a running element
+  // holds), and over the warm-up (new plans: cuDNN's algorithm trials, the graph's capture), each
+  // from an allocator without earlier rows' cached blocks. -1: not measured.
+  double peak_mib = -1;
+  double warmup_peak_mib = -1;
   // With a latency budget: the budget, and the stages the element ran on average and at the end.
   double budget_ms = 0;
   double average_stages = -1;

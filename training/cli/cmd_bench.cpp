@@ -48,6 +48,7 @@ nlohmann::json row_json(const BenchRow &r) {
   if (r.frames_processed >= 0) j["frames_processed"] = r.frames_processed;
   if (r.average_latency_ms >= 0) j["average_latency_ms"] = r.average_latency_ms;
   if (r.peak_mib >= 0) j["peak_gpu_mib"] = r.peak_mib;
+  if (r.warmup_peak_mib >= 0) j["warmup_peak_gpu_mib"] = r.warmup_peak_mib;
   if (r.budget_ms > 0) {
     j["max_latency_ms"] = r.budget_ms;
     j["average_stages"] = r.average_stages;
@@ -120,17 +121,18 @@ void run_bench(const BenchArgs &args) {
   }
   std::printf("device: %s (%s), %d frames timed after %d warm-up\n", base.device.c_str(),
               device_name.c_str(), frames, warmup);
-  std::printf("%-15s %-10s %-9s %12s %9s %14s\n", "what", "size", "precision", "ms/frame", "fps",
-              "peak GPU MiB");
+  std::printf("%-15s %-10s %-9s %12s %9s %14s %14s\n", "what", "size", "precision", "ms/frame",
+              "fps", "peak GPU MiB", "warm-up MiB");
   for (const auto &r : rows) {
     if (!r.note.empty()) {
       std::printf("%-15s %-10s %-9s %s\n", r.what.c_str(), r.size.c_str(), r.precision.c_str(),
                   r.note.c_str());
       continue;
     }
-    const std::string peak = r.peak_mib >= 0 ? std::to_string(int(r.peak_mib + 0.5)) : "-";
-    std::printf("%-15s %-10s %-9s %12.2f %9.2f %14s", r.what.c_str(), r.size.c_str(),
-                r.precision.c_str(), r.ms_per_frame, r.fps, peak.c_str());
+    const auto mib = [](double v) { return v >= 0 ? std::to_string(int(v + 0.5)) : "-"; };
+    std::printf("%-15s %-10s %-9s %12.2f %9.2f %14s %14s", r.what.c_str(), r.size.c_str(),
+                r.precision.c_str(), r.ms_per_frame, r.fps, mib(r.peak_mib).c_str(),
+                mib(r.warmup_peak_mib).c_str());
     if (r.budget_ms > 0)
       std::printf("   budget %g ms: %.2f stages on average, %d at the end", r.budget_ms,
                   r.average_stages, r.final_stages);

@@ -38,6 +38,23 @@ RgbImage read_png(const std::string &path) {
   return img;
 }
 
+std::vector<uint8_t> read_png_grey(const std::string &path, int *width, int *height) {
+  png_image png{};
+  png.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_file(&png, path.c_str()))
+    throw Error(path + ": cannot read PNG (" + png.message + ")");
+  png.format = PNG_FORMAT_GRAY;  // the file's own format: the bytes come through as they are
+  std::vector<uint8_t> grey(size_t(png.width) * png.height);
+  if (!png_image_finish_read(&png, nullptr, grey.data(), 0, nullptr)) {
+    const std::string why = png.message;
+    png_image_free(&png);
+    throw Error(path + ": cannot decode PNG (" + why + ")");
+  }
+  *width = int(png.width);
+  *height = int(png.height);
+  return grey;
+}
+
 void write_png(const std::string &path, const RgbImage &image) {
   png_image png{};
   png.version = PNG_IMAGE_VERSION;
@@ -63,6 +80,9 @@ RgbImage read_png(const std::string &path) {
 }
 void write_png(const std::string &path, const RgbImage &) {
   throw Error(path + ": this build has no PNG encoder (libpng or OpenCV)");
+}
+std::vector<uint8_t> read_png_grey(const std::string &path, int *, int *) {
+  throw Error(path + ": this build has no PNG decoder (libpng or OpenCV)");
 }
 #endif
 

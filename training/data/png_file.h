@@ -2,7 +2,9 @@
 // without OpenCV (the GPU machine has no OpenCV, and `sapnet eval` must still read Rain100L there).
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "data/image.h"
 
@@ -14,5 +16,8 @@ bool png_io_available();
 RgbImage read_png(const std::string &path);
 // Throws sapnet::Error naming the file.
 void write_png(const std::string &path, const RgbImage &image);
+// An 8-bit grey PNG's bytes, unchanged (class ids of a label map); throws sapnet::Error naming the
+// file. The caller checks the header first: other PNGs would be converted, not refused.
+std::vector<uint8_t> read_png_grey(const std::string &path, int *width, int *height);
 
 }  // namespace sapnet

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <limits>
 
+#include "data/png_file.h"
 #include "error.h"
 
 #if SAPNET_HAVE_OPENCV
@@ -104,8 +105,6 @@ SegmentationScores ConfusionMatrix::scores() const {
   return s;
 }
 
-#if SAPNET_HAVE_OPENCV
-
 namespace {
 
 // What a label map's PNG header promises, checked before decoding: OpenCV would allocate the
@@ -137,6 +136,8 @@ void check_png_header(const std::string &path) {
 
 }  // namespace
 
+#if SAPNET_HAVE_OPENCV
+
 LabelMap read_label_map(const std::string &path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) throw Error(path + ": no such label file");
@@ -162,8 +163,17 @@ LabelMap read_label_map(const std::string &path) {
 
 #else
 
+// Builds without OpenCV (the GPU machine) read label maps with libpng.
 LabelMap read_label_map(const std::string &path) {
-  throw Error(path + ": this build has no image decoder (configure with OpenCV)");
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw Error(path + ": no such label file");
+  check_png_header(path);
+  int width = 0, height = 0;
+  std::vector<uint8_t> ids = read_png_grey(path, &width, &height);
+  LabelMap map(width, height);
+  map.source = path;
+  map.ids = std::move(ids);
+  return map;
 }
 
 #endif
