@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bench/kernel_profile.h"
 #include "data/image.h"
 #include "run_sapnet.h"
 #include "shared_data.h"
@@ -208,4 +209,63 @@ TEST(Cli, BenchTimesTheEngineAndTheElement) {
 }
 
 }  // namespace
+// Kernels are told apart by their names as cuDNN, CUTLASS and ATen give them (names as a CUDA
+// profile of the Engine records them), and summed per frame.
+TEST(BenchProfile, KernelsAreClassedByNameAndSummedPerFrame) {
+  const std::vector<KernelRun> runs{
+      {"sm90_xmma_fprop_implicit_gemm_f16f16_f16f32_f32_nhwckrsc_nhwc_tilesize128x64x64", 4000000},
+      {"void cudnn::engines_precompiled::nchwToNhwcKernel<__half>", 500000},
+      {"void at::native::vectorized_elementwise_kernel<4, at::native::sigmoid_kernel_cuda>",
+       3000000},
+      {"void at::native::vectorized_elementwise_kernel<4, at::native::sigmoid_kernel_cuda>",
+       3000000},
+      {"void at::native::reduce_kernel<512, 1, at::native::ReduceOp<c10::Half>>", 1000000},
+      {"Memcpy HtoD (Pinned -> Device)", 200000},
+      {"void at::native::direct_copy_kernel_cuda", 300000},
+      {"void some_custom_kernel", 1000000}};
+  EXPECT_EQ(classify_kernel(runs[0].name), KernelClass::kConvolution);
+  EXPECT_EQ(classify_kernel(runs[1].name), KernelClass::kConvolution);
+  EXPECT_EQ(classify_kernel(runs[2].name), KernelClass::kElementwise);
+  EXPECT_EQ(classify_kernel(runs[4].name), KernelClass::kReduction);
+  EXPECT_EQ(classify_kernel(runs[5].name), KernelClass::kCopy);
+  EXPECT_EQ(classify_kernel(runs[6].name), KernelClass::kCopy);
+  EXPECT_EQ(classify_kernel(runs[7].name), KernelClass::kOther);
+  const KernelProfile p = summarize_kernels(runs, 2, 3);
+  EXPECT_DOUBLE_EQ(p.ms_per_frame, 13.0 / 2);
+  EXPECT_DOUBLE_EQ(p.class_ms_per_frame[int(KernelClass::kConvolution)], 4.5 / 2);
+  EXPECT_DOUBLE_EQ(p.class_ms_per_frame[int(KernelClass::kElementwise)], 6.0 / 2);
+  EXPECT_DOUBLE_EQ(p.class_ms_per_frame[int(KernelClass::kCopy)], 0.5 / 2);
+  ASSERT_EQ(p.top.size(), 3u);  // the longest first: the two sigmoid runs are one kernel
+  EXPECT_EQ(p.top[0].name, runs[2].name);
+  EXPECT_DOUBLE_EQ(p.top[0].calls_per_frame, 1.0);
+  EXPECT_DOUBLE_EQ(p.top[0].ms_per_frame, 3.0);
+  EXPECT_EQ(p.top[1].name, runs[0].name);
+}
+
+// --profile records the Engine's frames: a trace file per Engine row and a summary in the JSON.
+TEST(Cli, BenchProfileWritesATraceAndASummary) {
+  testing::TempDir tmp;
+  auto r = run_sapnet(
+      "bench --device cpu --sizes 24x16 --frames 1 --warmup 0 --stages 1 "
+      "--engine-only --profile '" +
+      tmp.path() + "/prof' --profile-frames 2 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = last_json_line(r.out);
+  ASSERT_EQ(j["rows"].size(), 1u) << j.dump();
+  const auto &p = j["rows"][0]["profile"];
+  ASSERT_TRUE(p.is_object()) << j.dump();
+  EXPECT_EQ(p["frames"], 2);
+  if (p.contains("trace")) {
+    const std::string trace = p["trace"];
+    EXPECT_EQ(trace, tmp.path() + "/prof/engine-24x16-fp32.json");
+    std::ifstream f(trace);
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("traceEvents"), std::string::npos) << "not a Chrome trace: " << trace;
+  } else {  // a LibTorch without Kineto (Debian's) says so, and still sums the operators
+    EXPECT_NE(p["trace_note"].get<std::string>().find("Kineto"), std::string::npos) << p.dump();
+  }
+  EXPECT_GT(p["ms_per_frame"].get<double>(), 0.0) << p.dump();
+  EXPECT_FALSE(p["top"].empty()) << p.dump();
+}
+
 }  // namespace sapnet

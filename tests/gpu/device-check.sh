@@ -164,7 +164,10 @@ for step in $steps; do
       # The bundled model only: the authors' network has the same shape (6 stages, 32 channels),
       # so its time is the same; device time is short.
       for model in bundled; do
-        args=(--device "$device" --sizes "${sizes[@]}" --precisions "${precisions[@]}" --frames "$frames" --json)
+        # --profile: each Engine row's kernels by class (issue 12's next step asks for the profile);
+        # the summaries land in bench.json, the traces stay there (8 files come back at most).
+        args=(--device "$device" --sizes "${sizes[@]}" --precisions "${precisions[@]}" --frames "$frames" --json
+          --profile /tmp/sapnet-profile)
         [ "$model" = bundled ] || args+=(-m "$model")
         echo "{\"model\": \"$(basename "$model")\", \"bench\": " >>"$out/bench.json"
         run_step "bench $(basename "$model")" 180 bench.json "$sapnet" bench "${args[@]}"

@@ -2,8 +2,10 @@
 // size and precision. Torch-free and GStreamer-free header.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "bench/kernel_profile.h"
 #include "engine.h"
 
 namespace sapnet {
@@ -15,6 +17,10 @@ struct BenchCase {
   double max_latency_ms = 0;  // the element's latency budget (0: none)
   // The element between cudaupload and cudadownload, on GStreamer's CUDA memory (RGBA frames).
   bool cuda_memory = false;
+  // Engine rows: after the timed frames, this many more under the profiler, its trace written
+  // into `profile_dir` (empty: no profile).
+  std::string profile_dir;
+  int profile_frames = 3;
 };
 
 struct BenchRow {
@@ -37,10 +43,16 @@ struct BenchRow {
   double budget_ms = 0;
   double average_stages = -1;
   int final_stages = -1;
+  std::optional<KernelProfile> profile;
 };
 
 // Throws sapnet::Error when the Engine cannot be built.
 BenchRow bench_engine(const BenchCase &c, std::string *device_name);
+
+// `frames` Engine::process calls recorded by LibTorch's profiler; the trace goes to `trace_path`.
+// Where the profiler cannot run or write a trace, the profile's note says why.
+KernelProfile profile_engine(Engine &engine, const FrameView &in, const FrameView &out, int frames,
+                             const std::string &trace_path);
 
 // Runs `videotestsrc ! sapnetderain ! fakesink` in this process (with cuda_memory, `videotestsrc !
 // cudaupload ! sapnetderain ! cudadownload ! fakesink`, CUDA memory forced on both of its pads). A

@@ -40,6 +40,10 @@ BenchRow bench_engine(const BenchCase &c, std::string *device_name) {
     row.peak_mib = engine.peak_device_memory() / mib;
     row.warmup_peak_mib = warmup_peak;
   }
+  if (!c.profile_dir.empty())
+    row.profile =
+        profile_engine(engine, view_in, view_out, c.profile_frames,
+                       c.profile_dir + "/engine-" + row.size + "-" + row.precision + ".json");
   return row;
 }
 

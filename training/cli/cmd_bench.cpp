@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "bench/bench.h"
@@ -34,7 +35,45 @@ struct BenchArgs {
   int frames = 0, warmup = -1;
   double max_latency_ms = 0;
   bool engine_only = false, element_only = false, json = false;
+  std::string profile_dir;
+  int profile_frames = 3;
 };
+
+nlohmann::json profile_json(const KernelProfile &p) {
+  nlohmann::json classes, top = nlohmann::json::array();
+  for (int c = 0; c < 5; ++c)
+    classes[kernel_class_name(static_cast<KernelClass>(c))] = p.class_ms_per_frame[c];
+  for (const auto &k : p.top)
+    top.push_back({{"name", k.name},
+                   {"calls_per_frame", k.calls_per_frame},
+                   {"ms_per_frame", k.ms_per_frame}});
+  nlohmann::json j = {{"frames", p.frames},
+                      {"ms_per_frame", p.ms_per_frame},
+                      {"class_ms_per_frame", classes},
+                      {"top", top}};
+  if (p.trace_path.empty())
+    j["trace_note"] = p.note;
+  else
+    j["trace"] = p.trace_path;
+  return j;
+}
+
+// The profile under the table: time per class, then the longest kernels (names cut short).
+void print_profile(const BenchRow &r) {
+  const KernelProfile &p = *r.profile;
+  const std::string trace = p.trace_path.empty() ? p.note : "trace " + p.trace_path;
+  std::printf("\nprofile %s %s %s (%d frames, %s): %.2f ms of recorded time per frame\n",
+              r.what.c_str(), r.size.c_str(), r.precision.c_str(), p.frames, trace.c_str(),
+              p.ms_per_frame);
+  for (int c = 0; c < 5; ++c)
+    if (p.class_ms_per_frame[c] > 0)
+      std::printf("  %-12s %9.3f ms  %5.1f%%\n", kernel_class_name(static_cast<KernelClass>(c)),
+                  p.class_ms_per_frame[c],
+                  p.ms_per_frame > 0 ? 100 * p.class_ms_per_frame[c] / p.ms_per_frame : 0.0);
+  for (const auto &k : p.top)
+    std::printf("  %9.3f ms %6.1f calls  %.100s\n", k.ms_per_frame, k.calls_per_frame,
+                k.name.c_str());
+}
 
 nlohmann::json row_json(const BenchRow &r) {
   nlohmann::json j = {{"what", r.what}, {"size", r.size}, {"precision", r.precision}};
@@ -49,6 +88,7 @@ nlohmann::json row_json(const BenchRow &r) {
   if (r.average_latency_ms >= 0) j["average_latency_ms"] = r.average_latency_ms;
   if (r.peak_mib >= 0) j["peak_gpu_mib"] = r.peak_mib;
   if (r.warmup_peak_mib >= 0) j["warmup_peak_gpu_mib"] = r.warmup_peak_mib;
+  if (r.profile) j["profile"] = profile_json(*r.profile);
   if (r.budget_ms > 0) {
     j["max_latency_ms"] = r.budget_ms;
     j["average_stages"] = r.average_stages;
@@ -79,6 +119,12 @@ void run_bench(const BenchArgs &args) {
     precisions = cuda ? std::vector<std::string>{"fp32", "fp16"} : std::vector<std::string>{"fp32"};
   const int frames = args.frames > 0 ? args.frames : (cuda ? 100 : 5);
   const int warmup = args.warmup >= 0 ? args.warmup : (cuda ? 10 : 1);
+  if (!args.profile_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(args.profile_dir, ec);
+    if (ec)
+      throw Error(args.profile_dir + ": cannot create the profile folder (" + ec.message() + ")");
+  }
 
   std::vector<BenchRow> rows;
   std::string device_name = base.device;
@@ -86,6 +132,8 @@ void run_bench(const BenchArgs &args) {
     for (const auto &precision : precisions) {
       BenchCase c{base, size.width, size.height, frames, warmup};
       c.options.precision = parse_precision(precision);
+      c.profile_dir = args.profile_dir;
+      c.profile_frames = args.profile_frames;
       if (!args.element_only) {
         std::fprintf(stderr, "bench: engine %s %s ...\n", size.str().c_str(), precision.c_str());
         rows.push_back(bench_engine(c, &device_name));
@@ -138,6 +186,8 @@ void run_bench(const BenchArgs &args) {
                   r.average_stages, r.final_stages);
     std::printf("\n");
   }
+  for (const auto &r : rows)
+    if (r.profile) print_profile(r);
 }
 
 }  // namespace
@@ -169,6 +219,13 @@ void add_bench(CLI::App &app) {
   auto *eo = cmd->add_flag("--engine-only", args->engine_only, "Skip the GStreamer element rows");
   cmd->add_flag("--element-only", args->element_only, "Skip the Engine rows")->excludes(eo);
   cmd->add_flag("--json", args->json, "Print JSON instead of the table");
+  cmd->add_option("--profile", args->profile_dir,
+                  "Also record each Engine row's frames with LibTorch's profiler: a Chrome trace "
+                  "per row in this folder, and the time per kernel class and the longest kernels "
+                  "(on CUDA the GPU's kernels, CUDA graph replays included; on the CPU the "
+                  "operators, nested ones inside their callers)");
+  cmd->add_option("--profile-frames", args->profile_frames, "Frames recorded per profile")
+      ->check(CLI::Range(1, 1000));
   cmd->callback([args] { run_bench(*args); });
 }
 

@@ -8,6 +8,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -153,9 +155,29 @@ void heartbeat(std::shared_ptr<Watch> w, Rendezvous env, double timeout_s) {
   w->cv.notify_all();
 }
 
+// A rank that dies closes its sockets; the next write to one must fail the collective (which
+// explain() then names), not end this rank with SIGPIPE (status 141, no message). Ignored while a
+// process group lives; the previous disposition comes back with it.
+class SigpipeIgnored {
+ public:
+  SigpipeIgnored() {
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &previous_);
+  }
+  ~SigpipeIgnored() { sigaction(SIGPIPE, &previous_, nullptr); }
+  SigpipeIgnored(const SigpipeIgnored &) = delete;
+  SigpipeIgnored &operator=(const SigpipeIgnored &) = delete;
+
+ private:
+  struct sigaction previous_ = {};
+};
+
 }  // namespace
 
 struct ProcessGroup::Impl {
+  SigpipeIgnored sigpipe;  // first in, last out: covers the store and the backend
   Rendezvous env;
   double timeout_s = 300;
   bool cuda = false;
