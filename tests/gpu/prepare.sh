@@ -11,13 +11,17 @@
 #                    .device/build-gpu and save the build there (minutes of device time)
 #   --table5         also gather issue 18's Table 5 data in .device-t5, for a call of its own
 #                    (carry .device-t5; command: source .device/env.sh; tests/gpu/device-check.sh table5)
+#   --lean           with --prebuilt and 0 pairs: the development packages (headers, for a build
+#                    there) wait in .device-spare, so that .device and .device-t5 travel in ONE call
+#                    (62 MiB; every step but eval, train and a build there)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-prebuilt="" table5=0 pairs=50
+prebuilt="" table5=0 pairs=50 lean=0
 while [ $# -gt 0 ]; do
   case $1 in
     --prebuilt) prebuilt=${2:?--prebuilt needs a build folder}; shift 2 ;;
     --table5) table5=1; shift ;;
+    --lean) lean=1; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) pairs=$1; shift ;;
   esac
@@ -58,7 +62,9 @@ cp "$shared/weights/sapnet-official/Model11_net_latest.pth" .device/shared/weigh
 # The first N pairs by number (rain-N / norain-N or input/ + target/, as the folder holds them).
 src="$shared/data/Rain100L"
 rm -rf .device/shared/data/Rain100L/*
-if [ -d "$src/input" ]; then
+if [ "$pairs" = 0 ]; then
+  rmdir .device/shared/data/Rain100L  # eval and train say the pairs are absent
+elif [ -d "$src/input" ]; then
   mkdir -p .device/shared/data/Rain100L/input .device/shared/data/Rain100L/target
   ls "$src/input" | sort -V | head -n "$pairs" | while read -r f; do
     cp "$src/input/$f" .device/shared/data/Rain100L/input/
@@ -107,8 +113,20 @@ if [ "$table5" = 1 ]; then
     video/x-raw,format=RGB ! pngenc ! multifilesink location=.device-t5/seg/%05d.png
   echo "prepare: .device-t5 holds $(du -sh .device-t5 | cut -f1) ($(ls .device-t5/seg | wc -l) street frames)"
 fi
+# Development packages out of (--lean) or back into what travels.
+grep -qx '/.device-spare/' .gitignore || { echo "prepare: .gitignore must ignore /.device-spare/" >&2; exit 1; }
+mkdir -p .device-spare
+if [ "$lean" = 1 ]; then
+  [ -f .device/build-gpu/source-root ] && [ "$pairs" = 0 ] ||
+    { echo "prepare: --lean needs --prebuilt DIR and 0 Rain100L pairs" >&2; exit 1; }
+  find .device/debs \( -name '*-dev_*.deb' -o -name '*-dev-bin_*.deb' -o -name 'googletest_*.deb' \) \
+    -exec mv -t .device-spare {} +
+else
+  find .device-spare -name '*.deb' -exec mv -t .device/debs {} +
+fi
 tree_mib=$(git ls-files -z | du -cb --files0-from=- | tail -1 | cut -f1)
 device_mib=$(du -sb .device | cut -f1)
+[ "$lean" = 1 ] && [ -d .device-t5 ] && device_mib=$((device_mib + $(du -sb .device-t5 | cut -f1)))
 total=$(( (tree_mib + device_mib) / 1048576 ))
-echo "prepare: .device holds $(du -sh .device | cut -f1) ($pairs Rain100L pairs); with the tree ~${total} MiB of 64"
+echo "prepare: .device holds $(du -sh .device | cut -f1) ($pairs Rain100L pairs$([ "$lean" = 1 ] && echo ', with .device-t5')); with the tree ~${total} MiB of 64"
 [ "$total" -lt 64 ] || { echo "prepare: over the 64 MiB a call carries: use fewer pairs" >&2; exit 1; }
