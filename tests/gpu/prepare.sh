@@ -13,7 +13,8 @@
 #                    (carry .device-t5; command: source .device/env.sh; tests/gpu/device-check.sh table5)
 #   --lean           with --prebuilt and 0 pairs: the development packages (headers, for a build
 #                    there) wait in .device-spare, so that .device and .device-t5 travel in ONE call
-#                    (62 MiB; every step but eval, train and a build there)
+#                    (62 MiB; every step but eval, train and a build there; with table5 the call
+#                    needs most of its 10 minutes: leave out reference)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 prebuilt="" table5=0 pairs=50 lean=0
