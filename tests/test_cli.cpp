@@ -223,6 +223,10 @@ TEST(BenchProfile, KernelsAreClassedByNameAndSummedPerFrame) {
       {"Memcpy HtoD (Pinned -> Device)", 200000},
       {"void at::native::direct_copy_kernel_cuda", 300000},
       {"void some_custom_kernel", 1000000}};
+  EXPECT_EQ(classify_kernel("void at::native::vectorized_elementwise_kernel<4, convert_to_half>"),
+            KernelClass::kElementwise);
+  EXPECT_EQ(classify_kernel("void implicit_convolve_sgemm<float, 1024, 5, 5, 3, 3, 3, 1>"),
+            KernelClass::kConvolution);
   EXPECT_EQ(classify_kernel(runs[0].name), KernelClass::kConvolution);
   EXPECT_EQ(classify_kernel(runs[1].name), KernelClass::kConvolution);
   EXPECT_EQ(classify_kernel(runs[2].name), KernelClass::kElementwise);

@@ -76,6 +76,18 @@ TEST_F(PngFile, SixteenBitAndAlphaReadAsOpenCvReadsThem_n) {
   EXPECT_EQ(read_png(path("deep.png")).pixels[0], 128);
   EXPECT_EQ(read_png(path("alpha.png")).pixels[0], 100);  // R of BGR (200, 150, 100)
 }
+
+// Label maps (8-bit grey, class ids) come through libpng byte for byte, as OpenCV reads them.
+TEST_F(PngFile, GreyLabelMapsReadByteForByte) {
+  cv::Mat ids(5, 7, CV_8U);
+  for (int i = 0; i < ids.rows * ids.cols; ++i) ids.data[i] = uint8_t((i * 53) % 256);
+  cv::imwrite(path("labels.png"), ids);
+  int w = 0, h = 0;
+  const std::vector<uint8_t> grey = read_png_grey(path("labels.png"), &w, &h);
+  EXPECT_EQ(w, 7);
+  EXPECT_EQ(h, 5);
+  EXPECT_EQ(grey, std::vector<uint8_t>(ids.data, ids.data + ids.total()));
+}
 #endif
 
 // A write that cannot finish (here: into a folder that is not there) leaves no file, and one that

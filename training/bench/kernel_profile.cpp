@@ -28,8 +28,9 @@ KernelClass classify_kernel(const std::string &name) {
     return KernelClass::kCopy;
   if (has("reduce_kernel") || has("reduction")) return KernelClass::kReduction;
   // cuDNN and CUTLASS convolutions (implicit GEMM, Winograd, FFT) and their layout transforms.
-  if (has("conv") || has("cudnn") || has("xmma") || has("implicit_gemm") || has("gemm") ||
-      has("winograd") || has("nchwToNhwc") || has("nhwcToNchw") || has("fprop"))
+  // ("conv" alone would take dtype conversions such as "convert" in element-wise kernels.)
+  if (has("convolution") || has("convolve") || has("conv2d") || has("cudnn") || has("xmma") ||
+      has("gemm") || has("winograd") || has("nchwToNhwc") || has("nhwcToNchw") || has("fprop"))
     return KernelClass::kConvolution;
   if (has("elementwise") || has("vectorized") || has("unrolled") || has("CatArray"))
     return KernelClass::kElementwise;

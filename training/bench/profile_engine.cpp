@@ -19,17 +19,31 @@ KernelProfile profile_engine(Engine &engine, const FrameView &in, const FrameVie
   if (cuda) activities.insert(impl::ActivityType::CUDA);
   const impl::ProfilerConfig config(impl::ProfilerState::KINETO);
   // A profiler that cannot run (no CUPTI in a sandbox, say) leaves the row timed and says why.
+  // Whatever fails in between, the profiler is off again before this returns or throws.
   std::unique_ptr<prof::ProfilerResult> result;
+  bool enabled = false;
+  auto stop_after_failure = [&] {
+    if (enabled) try {
+        prof::disableProfiler();
+      } catch (...) {
+      }
+  };
   try {
     prof::prepareProfiler(config, activities);
     prof::enableProfiler(config, activities);
+    enabled = true;
     for (int i = 0; i < frames; ++i) engine.process(in, out);
+    enabled = false;
     result = prof::disableProfiler();
   } catch (const c10::Error &e) {
+    stop_after_failure();
     KernelProfile failed;
     failed.frames = frames;
     failed.note = std::string("the profiler failed: ") + e.what_without_backtrace();
     return failed;
+  } catch (...) {  // the Engine's own errors go on to the caller
+    stop_after_failure();
+    throw;
   }
   // LibTorch built without Kineto (Debian's 1.13) records the operators but cannot write a trace.
   std::string trace_note;

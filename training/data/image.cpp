@@ -33,6 +33,12 @@ bool has_image_extension(const std::string &path) {
   return false;
 }
 
+// uint8(255 * clamp(x, 0, 1)), truncated and NaN as 0: how the Engine and `eval` make bytes of the
+// network's output (the authors' test.py), so that `derain`'s 8-bit files hold what `eval` scores.
+static uint8_t truncated_byte(float x) {
+  return x > 0 ? uint8_t(std::min(x, 1.0f) * 255.0f) : uint8_t(0);
+}
+
 #if SAPNET_HAVE_OPENCV
 
 namespace {
@@ -122,16 +128,11 @@ PlanarImage read_planar_image(const std::string &path) {
 
 namespace {
 
-// uint8(255 * clamp(x, 0, 1)), truncated and NaN as 0: how the Engine and `eval` make bytes of the
-// network's output (the authors' test.py), so that `derain`'s 8-bit files hold what `eval` scores.
-// (cv::Mat::convertTo rounds.)
+// A plane as truncated bytes (cv::Mat::convertTo would round).
 cv::Mat truncated_bytes(const float *plane, int width, int height) {
   cv::Mat out(height, width, CV_8U);
   uint8_t *dst = out.ptr<uint8_t>();
-  for (size_t i = 0, n = size_t(width) * height; i < n; ++i) {
-    const float x = plane[i];
-    dst[i] = x > 0 ? uint8_t(std::min(x, 1.0f) * 255.0f) : uint8_t(0);
-  }
+  for (size_t i = 0, n = size_t(width) * height; i < n; ++i) dst[i] = truncated_byte(plane[i]);
   return out;
 }
 
@@ -224,15 +225,11 @@ PlanarImage read_planar_image(const std::string &path) {
   return img;
 }
 
-// 8-bit colour is uint8(255 * clamp(x, 0, 1)) truncated, NaN as 0: as `eval` makes bytes.
 void write_planar_image(const std::string &path, const PlanarImage &image) {
   RgbImage rgb(image.width, image.height);
   const size_t plane = size_t(image.width) * image.height;
   for (size_t i = 0; i < plane; ++i)
-    for (size_t c = 0; c < 3; ++c) {
-      const float x = image.rgb[c * plane + i];
-      rgb.pixels[3 * i + c] = x > 0 ? uint8_t(std::min(x, 1.0f) * 255.0f) : uint8_t(0);
-    }
+    for (size_t c = 0; c < 3; ++c) rgb.pixels[3 * i + c] = truncated_byte(image.rgb[c * plane + i]);
   write_image(path, rgb);
 }
 
